@@ -1,0 +1,184 @@
+"""The `hyperlearn` command. Commands stay thin: they parse options and call the services."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.prompt import Prompt
+from rich.table import Table
+
+from hyperlearn.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="HyperLearn: personalised language practice.")
+content_app = typer.Typer(no_args_is_help=True, help="Check and count the shipped content.")
+app.add_typer(content_app, name="content")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: SQLite under HYPERLEARN_DATA_DIR)."),
+    ] = None,
+) -> None:
+    ctx.obj = Settings(database_url=db) if db else Settings()
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    assert isinstance(ctx.obj, Settings)
+    return ctx.obj
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the database and load the starter content (safe to repeat)."""
+    from hyperlearn.service.setup import init_database
+    from hyperlearn.store.engine import make_engine
+
+    settings = _settings(ctx)
+    counts = init_database(make_engine(settings.effective_database_url), _now())
+    console.print(
+        f"Database ready: {counts.skills} skills, {counts.topics} topics, "
+        f"{counts.items_added} items added, {counts.items_updated} already there."
+    )
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the web app and the JSON API."""
+    import uvicorn
+
+    from hyperlearn.web.app import create_app
+
+    settings = _settings(ctx)
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"HyperLearn is running at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def practice(
+    ctx: typer.Context,
+    learner: Annotated[str | None, typer.Option(help="Continue as this learner id.")] = None,
+    language: Annotated[str, typer.Option(help="en or ru, for a new learner.")] = "en",
+    level: Annotated[str, typer.Option(help="Self-assessed CEFR level, for a new learner.")] = "A2",
+    seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable sessions.")] = None,
+) -> None:
+    """Practise in the terminal. Type the answer, or the number of a choice; 'q' quits."""
+    from hyperlearn.service import ServiceError
+    from hyperlearn.service import practice as service
+    from hyperlearn.store.engine import make_engine, session_factory
+
+    sessions = session_factory(make_engine(_settings(ctx).effective_database_url))
+    rng = random.Random(seed)
+    with sessions() as session:
+        try:
+            if learner is None:
+                name = Prompt.ask("Your name", default="Learner")
+                created = service.onboard(
+                    session, name=name, language=language, level=level, interests=[], now=_now()
+                )
+                learner = created.id
+                console.print(
+                    f"Your learner id is [bold]{learner}[/bold] (use --learner next time)."
+                )
+            while True:
+                exercise = service.next_exercise(session, learner, rng)
+                console.rule(f"{exercise.skill_name} · {exercise.level}")
+                console.print(exercise.text.replace("___", "[bold]_____[/bold]"))
+                if exercise.hint:
+                    console.print(f"[dim]({exercise.hint})[/dim]")
+                for n, option in enumerate(exercise.options, start=1):
+                    console.print(f"  {n}. {option}")
+                answer = Prompt.ask("Answer")
+                if answer.strip().lower() == "q":
+                    break
+                if exercise.options and answer.strip().isdigit():
+                    index = int(answer) - 1
+                    if 0 <= index < len(exercise.options):
+                        answer = exercise.options[index]
+                feedback = service.submit_answer(
+                    session,
+                    learner,
+                    item_id=exercise.item_id,
+                    answer=answer,
+                    idempotency_key=str(uuid.uuid4()),
+                    now=_now(),
+                )
+                if feedback.correct:
+                    console.print("[green]Correct![/green]")
+                else:
+                    console.print(f"[red]Not quite.[/red] Answer: [bold]{feedback.expected}[/bold]")
+                    if feedback.correction:
+                        console.print(f"Correct sentence: {feedback.correction}")
+                console.print(f"[dim]{feedback.explanation}[/dim]")
+                console.print(f"[dim]Rule: {feedback.rule}[/dim]")
+        except ServiceError as exc:
+            errors.print(f"[red]{exc.reason}[/red]")
+            raise typer.Exit(1) from exc
+
+
+@content_app.command("validate")
+def content_validate(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Check this content folder instead of the shipped one.")
+    ] = None,
+) -> None:
+    """Check every skill and item; exit 1 with the list of problems if any."""
+    from hyperlearn.content.bank import validate
+
+    problems = validate(data_dir) if data_dir else validate()
+    for problem in problems:
+        typer.echo(str(problem))  # one unwrapped line per problem, for grep and editors
+    if problems:
+        errors.print(f"[red]{len(problems)} problem(s) found.[/red]")
+        raise typer.Exit(1)
+    console.print("[green]All content is valid.[/green]")
+
+
+@content_app.command("stats")
+def content_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Count skills, items and topics per language."""
+    from hyperlearn.content.bank import load_bank
+
+    bank = load_bank()
+    stats: dict[str, dict[str, object]] = {}
+    for language, graph in bank.graphs.items():
+        items = bank.items.get(language, [])
+        stats[str(language)] = {
+            "skills": len(graph),
+            "items": len(items),
+            "items_by_type": dict(sorted(Counter(str(i.type) for i in items).items())),
+            "items_by_level": dict(sorted(Counter(str(i.level) for i in items).items())),
+            "topics": len({t for i in items for t in i.topics}),
+        }
+    if as_json:
+        print(json.dumps({"languages": stats}, ensure_ascii=False))
+        return
+    table = Table("language", "skills", "items", "by type", "topics")
+    for code, row in stats.items():
+        by_type = ", ".join(f"{k} {v}" for k, v in row["items_by_type"].items())  # type: ignore[attr-defined]
+        table.add_row(code, str(row["skills"]), str(row["items"]), by_type, str(row["topics"]))
+    console.print(table)

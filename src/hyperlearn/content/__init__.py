@@ -1,0 +1,1 @@
+"""Turning sources into verified items: the starter bank now, corpora importers later."""

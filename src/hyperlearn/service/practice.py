@@ -1,0 +1,372 @@
+"""Onboarding, the next exercise, answering it, and progress."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hyperlearn.core import (
+    CEFRLevel,
+    DiffOp,
+    Item,
+    ItemType,
+    Language,
+    LearnerProfile,
+    Reason,
+    SkillGraph,
+    WeakestSkillPolicy,
+    grade,
+    require_utc,
+)
+from hyperlearn.core import learner as learner_model
+from hyperlearn.core.grading import clean_text, error_location, tokenize
+from hyperlearn.service.errors import Conflict, InvalidInput, NotFound
+from hyperlearn.store import repository
+from hyperlearn.store.models import AttemptRow, LearnerRow, LearnerTopicRow
+
+MAX_ANSWER_CHARS = 2000
+MAX_NAME_CHARS = 100
+MAX_KEY_CHARS = 100
+HISTORY_FOR_POLICY = 60
+DEFAULT_POLICY = WeakestSkillPolicy()
+_E = TypeVar("_E", Language, CEFRLevel)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerView:
+    id: str
+    name: str
+    language: Language
+    level: CEFRLevel
+    interests: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseView:
+    item_id: str
+    type: ItemType
+    language: Language
+    text: str
+    hint: str
+    options: list[str]  # choice and judgement; empty for typed answers
+    skill_id: str
+    skill_name: str
+    level: CEFRLevel
+    topics: list[str]
+    reasons: list[Reason]
+    source: str
+    licence: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkillMastery:
+    skill_id: str
+    skill_name: str
+    mastery: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackView:
+    attempt_id: int
+    item_id: str
+    correct: bool
+    answer: str
+    expected: str  # the accepted answer closest to the learner's
+    accepted: list[str]
+    diff: list[DiffOp]
+    first_error: int | None  # token index in the learner's answer
+    error_in_text: str  # for corrections: the words of the sentence that had to change
+    correction: str  # for judgements of incorrect sentences
+    explanation: str
+    skill_name: str
+    rule: str
+    example: str
+    mastery: list[SkillMastery]
+    source: str
+    licence: str
+    duplicate: bool  # True when this key was answered before and nothing new was stored
+
+
+@dataclass(frozen=True, slots=True)
+class SkillProgress:
+    skill_id: str
+    name: str
+    level: CEFRLevel
+    mastery: float
+    attempts: int
+    correct: int
+    unlocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    id: int
+    item_id: str
+    answer: str
+    correct: bool
+    answered_at: datetime
+    idempotency_key: str
+
+
+def onboard(
+    session: Session,
+    *,
+    name: str,
+    language: str,
+    level: str,
+    interests: list[str],
+    now: datetime,
+) -> LearnerView:
+    require_utc(now)
+    name = " ".join(clean_text(name).split())
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"a name of 1 to {MAX_NAME_CHARS} characters is required")
+    lang = _parse(Language, language, "language")
+    cefr = _parse(CEFRLevel, level, "level")
+    known_topics = {t.id for t in repository.load_topics(session)}
+    unknown = sorted(set(interests) - known_topics)
+    if unknown:
+        raise InvalidInput(f"unknown topics: {', '.join(unknown)}")
+    graph = repository.load_graph(session, lang)
+    if not len(graph):
+        raise InvalidInput(f"no content for language {lang}; run `hyperlearn init`")
+    learner = LearnerRow(
+        id=str(uuid.uuid4()), name=name, language=str(lang), level=str(cefr), created_at=now
+    )
+    session.add(learner)
+    session.flush()
+    session.add_all(LearnerTopicRow(learner_id=learner.id, topic_id=t) for t in set(interests))
+    repository.save_skill_states(
+        session,
+        learner.id,
+        (learner_model.initial_state(skill, cefr) for skill in graph.skills.values()),
+    )
+    session.commit()
+    return get_learner(session, learner.id)
+
+
+def get_learner(session: Session, learner_id: str) -> LearnerView:
+    row = _learner_row(session, learner_id)
+    return LearnerView(
+        id=row.id,
+        name=row.name,
+        language=Language(row.language),
+        level=CEFRLevel(row.level),
+        interests=repository.learner_interests(session, row.id),
+        created_at=row.created_at,
+    )
+
+
+def next_exercise(
+    session: Session,
+    learner_id: str,
+    rng: random.Random,
+    policy: WeakestSkillPolicy = DEFAULT_POLICY,
+) -> ExerciseView:
+    learner = get_learner(session, learner_id)
+    graph = repository.load_graph(session, learner.language)
+    candidates = repository.load_items(session, learner.language)
+    states = repository.skill_states(session, learner_id)
+    recommendation = policy.choose(
+        LearnerProfile(learner.level, frozenset(learner.interests)),
+        graph,
+        candidates,
+        {skill_id: state.mastery for skill_id, state in states.items()},
+        repository.recent_item_ids(session, learner_id, HISTORY_FOR_POLICY),
+        rng,
+    )
+    if recommendation is None:
+        raise NotFound(f"no exercises available for language {learner.language}")
+    item = recommendation.item
+    options = list(item.options)
+    if item.type is ItemType.CHOICE:
+        rng.shuffle(options)
+    skill = graph[item.primary_skill]
+    return ExerciseView(
+        item_id=item.id,
+        type=item.type,
+        language=item.language,
+        text=item.text,
+        hint=item.hint,
+        options=options,
+        skill_id=skill.id,
+        skill_name=skill.name,
+        level=item.level,
+        topics=list(item.topics),
+        reasons=list(recommendation.reasons),
+        source=item.provenance.source,
+        licence=item.provenance.licence,
+    )
+
+
+def submit_answer(
+    session: Session,
+    learner_id: str,
+    *,
+    item_id: str,
+    answer: str,
+    idempotency_key: str,
+    now: datetime,
+    latency_ms: int | None = None,
+) -> FeedbackView:
+    """Grade, store the attempt exactly once per idempotency key, update mastery."""
+    require_utc(now)
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise InvalidInput(f"an answer has at most {MAX_ANSWER_CHARS} characters")
+    if not idempotency_key or len(idempotency_key) > MAX_KEY_CHARS:
+        raise InvalidInput(f"an idempotency key of 1 to {MAX_KEY_CHARS} characters is required")
+    if latency_ms is not None and latency_ms < 0:
+        raise InvalidInput("latency_ms cannot be negative")
+    # Control characters are never part of an answer (and PostgreSQL refuses NUL in text).
+    answer = " ".join(clean_text(answer).split())
+    learner = _learner_row(session, learner_id)
+    previous = _attempt_by_key(session, learner_id, idempotency_key)
+    if previous is not None:
+        return _replay(session, previous, item_id)
+    item = _item(session, item_id)
+    if str(item.language) != learner.language:
+        raise InvalidInput(f"item {item_id} is not in the learner's language ({learner.language})")
+    graph = repository.load_graph(session, item.language)
+    levels = {skill_id: skill.level for skill_id, skill in graph.skills.items()}
+    states = repository.skill_states(session, learner_id, item.skills, lock=True)
+    result = grade(item, answer)
+    updated = learner_model.update(item, result.correct, states, levels, now)
+    row = AttemptRow(
+        learner_id=learner_id,
+        item_id=item.id,
+        answer=answer,
+        correct=result.correct,
+        answered_at=now,
+        latency_ms=latency_ms,
+        idempotency_key=idempotency_key,
+    )
+    session.add(row)
+    repository.save_skill_states(session, learner_id, updated.values())
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same key won a race with this request: report what was stored, store nothing.
+        session.rollback()
+        previous = _attempt_by_key(session, learner_id, idempotency_key)
+        if previous is None:
+            raise
+        return _replay(session, previous, item_id)
+    return _feedback(session, row, item, graph, duplicate=False)
+
+
+def progress(
+    session: Session, learner_id: str, unlock_threshold: float = 0.6
+) -> list[SkillProgress]:
+    learner = get_learner(session, learner_id)
+    graph = repository.load_graph(session, learner.language)
+    states = repository.skill_states(session, learner_id)
+    mastery = {skill_id: state.mastery for skill_id, state in states.items()}
+    result = []
+    for skill_id in graph.topological_order():
+        skill = graph[skill_id]
+        state = states.get(skill_id)
+        result.append(
+            SkillProgress(
+                skill_id=skill_id,
+                name=skill.name,
+                level=skill.level,
+                mastery=mastery.get(skill_id, 0.0),
+                attempts=state.attempts if state else 0,
+                correct=state.correct if state else 0,
+                unlocked=graph.is_unlocked(skill_id, mastery, unlock_threshold),
+            )
+        )
+    return result
+
+
+def attempts(session: Session, learner_id: str) -> list[AttemptView]:
+    _learner_row(session, learner_id)
+    rows = session.scalars(
+        select(AttemptRow).where(AttemptRow.learner_id == learner_id).order_by(AttemptRow.id)
+    )
+    return [
+        AttemptView(r.id, r.item_id, r.answer, r.correct, r.answered_at, r.idempotency_key)
+        for r in rows
+    ]
+
+
+def _replay(session: Session, previous: AttemptRow, item_id: str) -> FeedbackView:
+    if previous.item_id != item_id:
+        raise Conflict(
+            "this idempotency key was already used for another item; send a new key per answer"
+        )
+    item = _item(session, previous.item_id)
+    graph = repository.load_graph(session, item.language)
+    return _feedback(session, previous, item, graph, duplicate=True)
+
+
+def _feedback(
+    session: Session, row: AttemptRow, item: Item, graph: SkillGraph, duplicate: bool
+) -> FeedbackView:
+    result = grade(item, row.answer)
+    skill = graph[item.primary_skill]
+    states = repository.skill_states(session, row.learner_id, item.skills)
+    error_in_text = ""
+    span = error_location(item)
+    if span is not None:
+        tokens = tokenize(item.text, item.language)
+        error_in_text = " ".join(t.surface for t in tokens[span[0] : span[1]])
+    return FeedbackView(
+        attempt_id=row.id,
+        item_id=item.id,
+        correct=row.correct,
+        answer=row.answer,
+        expected=result.expected,
+        accepted=list(item.answers),
+        diff=list(result.diff),
+        first_error=result.first_error,
+        error_in_text=error_in_text,
+        correction=item.correction,
+        explanation=item.explanation,
+        skill_name=skill.name,
+        rule=skill.explanation,
+        example=skill.example,
+        mastery=[
+            SkillMastery(s, graph[s].name, states[s].mastery) for s in item.skills if s in states
+        ],
+        source=item.provenance.source,
+        licence=item.provenance.licence,
+        duplicate=duplicate,
+    )
+
+
+def _attempt_by_key(session: Session, learner_id: str, key: str) -> AttemptRow | None:
+    query = select(AttemptRow).where(
+        AttemptRow.learner_id == learner_id, AttemptRow.idempotency_key == key
+    )
+    return session.scalars(query).first()
+
+
+def _learner_row(session: Session, learner_id: str) -> LearnerRow:
+    row = repository.get_learner(session, learner_id)
+    if row is None:
+        raise NotFound(f"no learner with id {learner_id!r}")
+    return row
+
+
+def _item(session: Session, item_id: str) -> Item:
+    found = repository.load_items(session, ids=[item_id])
+    if not found:
+        raise NotFound(f"no item with id {item_id!r}")
+    return found[0]
+
+
+def _parse(kind: type[_E], value: str, what: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(v) for v in kind)
+        raise InvalidInput(f"unknown {what} {value!r}; use one of {allowed}") from None

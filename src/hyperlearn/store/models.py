@@ -1,0 +1,173 @@
+"""Tables. Attempts are an append-only event log; learner skill state can be rebuilt from it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns aware datetimes, also on SQLite (which keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TopicRow(Base):
+    __tablename__ = "topics"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ru: Mapped[str] = mapped_column(String(100))
+
+
+class LearnerRow(Base):
+    __tablename__ = "learners"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    level: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LearnerTopicRow(Base):
+    __tablename__ = "learner_topics"
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topics.id"), primary_key=True)
+
+
+class SkillRow(Base):
+    __tablename__ = "skills"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(200))
+    name_native: Mapped[str] = mapped_column(String(200), default="")
+    explanation: Mapped[str] = mapped_column(Text)
+    example: Mapped[str] = mapped_column(Text, default="")
+    errant: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ud_features: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class SkillEdgeRow(Base):
+    __tablename__ = "skill_edges"
+    skill_id: Mapped[str] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+    prerequisite_id: Mapped[str] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    answers: Mapped[list[str]] = mapped_column(JSON)
+    distractors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    level: Mapped[str] = mapped_column(String(2))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    hint: Mapped[str] = mapped_column(String(200), default="")
+    correction: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200))
+    licence: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemSkillRow(Base):
+    __tablename__ = "item_skills"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 0 is the primary skill
+
+
+class ItemTopicRow(Base):
+    __tablename__ = "item_topics"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topics.id"), primary_key=True)
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        # A retried or double-clicked submission carries the same key and is stored once.
+        UniqueConstraint("learner_id", "idempotency_key"),
+        Index("ix_attempts_learner_time", "learner_id", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"))
+    answer: Mapped[str] = mapped_column(Text)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+
+
+class LearnerSkillStateRow(Base):
+    __tablename__ = "learner_skill_state"
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"), primary_key=True)
+    ability: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    last_practised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,242 @@
+"""Queries and row <-> core conversions. Callers own the session and its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hyperlearn.core import (
+    CEFRLevel,
+    Item,
+    ItemType,
+    Language,
+    Provenance,
+    Skill,
+    SkillGraph,
+    SkillState,
+    Topic,
+)
+from hyperlearn.store.models import (
+    AttemptRow,
+    ItemRow,
+    ItemSkillRow,
+    ItemTopicRow,
+    LearnerRow,
+    LearnerSkillStateRow,
+    LearnerTopicRow,
+    SkillEdgeRow,
+    SkillRow,
+    TopicRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCounts:
+    topics: int
+    skills: int
+    items_added: int
+    items_updated: int
+
+
+def sync_content(
+    session: Session,
+    topics: Iterable[Topic],
+    graphs: Iterable[SkillGraph],
+    items: Iterable[Item],
+    now: datetime,
+) -> SyncCounts:
+    """Upsert shipped content. Items are keyed by their content hash, so re-running adds nothing;
+    metadata that is not part of the hash (explanation, topics, distractors...) is refreshed."""
+    topic_count = 0
+    for topic in topics:
+        session.merge(TopicRow(id=topic.id, name_en=topic.name("en"), name_ru=topic.name("ru")))
+        topic_count += 1
+    skill_count = 0
+    for graph in graphs:
+        for skill in graph.skills.values():
+            session.merge(
+                SkillRow(
+                    id=skill.id,
+                    language=str(skill.language),
+                    level=str(skill.level),
+                    name=skill.name,
+                    name_native=skill.name_native,
+                    explanation=skill.explanation,
+                    example=skill.example,
+                    errant=list(skill.errant),
+                    ud_features=list(skill.ud_features),
+                )
+            )
+            skill_count += 1
+        session.flush()
+        ids = list(graph.skills)
+        session.execute(delete(SkillEdgeRow).where(SkillEdgeRow.skill_id.in_(ids)))
+        session.add_all(
+            SkillEdgeRow(skill_id=s.id, prerequisite_id=p)
+            for s in graph.skills.values()
+            for p in s.prerequisites
+        )
+    session.flush()
+    existing = set(session.scalars(select(ItemRow.id)))
+    added = updated = 0
+    for item in items:
+        row = session.get(ItemRow, item.id) if item.id in existing else None
+        if row is None:
+            row = ItemRow(id=item.id, created_at=now, disabled=False)
+            session.add(row)
+            added += 1
+        else:
+            updated += 1
+        _fill_item_row(row, item)
+        session.flush()
+        session.execute(delete(ItemSkillRow).where(ItemSkillRow.item_id == item.id))
+        session.execute(delete(ItemTopicRow).where(ItemTopicRow.item_id == item.id))
+        session.add_all(
+            ItemSkillRow(item_id=item.id, skill_id=s, position=n) for n, s in enumerate(item.skills)
+        )
+        session.add_all(ItemTopicRow(item_id=item.id, topic_id=t) for t in item.topics)
+    session.flush()
+    return SyncCounts(topic_count, skill_count, added, updated)
+
+
+def _fill_item_row(row: ItemRow, item: Item) -> None:
+    row.language = str(item.language)
+    row.type = str(item.type)
+    row.text = item.text
+    row.answers = list(item.answers)
+    row.distractors = list(item.distractors)
+    row.level = str(item.level)
+    row.explanation = item.explanation
+    row.hint = item.hint
+    row.correction = item.correction
+    row.source = item.provenance.source
+    row.licence = item.provenance.licence
+    row.record_id = item.provenance.record_id
+
+
+def load_graph(session: Session, language: Language) -> SkillGraph:
+    rows = session.scalars(select(SkillRow).where(SkillRow.language == str(language))).all()
+    prerequisites: dict[str, list[str]] = {row.id: [] for row in rows}
+    edges = session.scalars(
+        select(SkillEdgeRow).where(SkillEdgeRow.skill_id.in_(list(prerequisites)))
+    )
+    for edge in edges:
+        prerequisites[edge.skill_id].append(edge.prerequisite_id)
+    return SkillGraph.build(
+        language,
+        (
+            Skill(
+                id=row.id,
+                language=language,
+                level=CEFRLevel(row.level),
+                name=row.name,
+                explanation=row.explanation,
+                example=row.example,
+                prerequisites=tuple(sorted(prerequisites[row.id])),
+                errant=tuple(row.errant),
+                ud_features=tuple(row.ud_features),
+                name_native=row.name_native,
+            )
+            for row in rows
+        ),
+    )
+
+
+def load_items(
+    session: Session, language: Language | None = None, ids: Sequence[str] | None = None
+) -> list[Item]:
+    """Items with their skills and topics, in a stable order. Disabled items are left out
+    unless asked for by id."""
+    query = select(ItemRow).order_by(ItemRow.id)
+    if language is not None:
+        query = query.where(ItemRow.language == str(language))
+    if ids is not None:
+        query = query.where(ItemRow.id.in_(list(ids)))
+    else:
+        query = query.where(ItemRow.disabled.is_(False))
+    rows = session.scalars(query).all()
+    wanted = [row.id for row in rows]
+    skills: dict[str, list[tuple[int, str]]] = {i: [] for i in wanted}
+    topics: dict[str, list[str]] = {i: [] for i in wanted}
+    for link in session.scalars(select(ItemSkillRow).where(ItemSkillRow.item_id.in_(wanted))):
+        skills[link.item_id].append((link.position, link.skill_id))
+    for tlink in session.scalars(select(ItemTopicRow).where(ItemTopicRow.item_id.in_(wanted))):
+        topics[tlink.item_id].append(tlink.topic_id)
+    return [
+        Item(
+            id=row.id,
+            language=Language(row.language),
+            type=ItemType(row.type),
+            text=row.text,
+            answers=tuple(row.answers),
+            skills=tuple(s for _, s in sorted(skills[row.id])),
+            level=CEFRLevel(row.level),
+            topics=tuple(sorted(topics[row.id])),
+            distractors=tuple(row.distractors),
+            explanation=row.explanation,
+            hint=row.hint,
+            correction=row.correction,
+            provenance=Provenance(row.source, row.licence, row.record_id),
+        )
+        for row in rows
+    ]
+
+
+def load_topics(session: Session) -> list[Topic]:
+    return [
+        Topic(row.id, {"en": row.name_en, "ru": row.name_ru})
+        for row in session.scalars(select(TopicRow).order_by(TopicRow.id))
+    ]
+
+
+def learner_interests(session: Session, learner_id: str) -> list[str]:
+    query = select(LearnerTopicRow.topic_id).where(LearnerTopicRow.learner_id == learner_id)
+    return sorted(session.scalars(query))
+
+
+def skill_states(
+    session: Session, learner_id: str, skill_ids: Sequence[str] | None = None, lock: bool = False
+) -> dict[str, SkillState]:
+    query = select(LearnerSkillStateRow).where(LearnerSkillStateRow.learner_id == learner_id)
+    if skill_ids is not None:
+        query = query.where(LearnerSkillStateRow.skill_id.in_(list(skill_ids)))
+    if lock:
+        # Two answers from the same learner at once must not overwrite each other's update.
+        query = query.with_for_update()
+    return {
+        row.skill_id: SkillState(
+            row.skill_id, row.ability, row.attempts, row.correct, row.last_practised_at
+        )
+        for row in session.scalars(query)
+    }
+
+
+def save_skill_states(session: Session, learner_id: str, states: Iterable[SkillState]) -> None:
+    for state in states:
+        row = session.get(LearnerSkillStateRow, (learner_id, state.skill_id))
+        if row is None:
+            row = LearnerSkillStateRow(learner_id=learner_id, skill_id=state.skill_id)
+            session.add(row)
+        row.ability = state.ability
+        row.attempts = state.attempts
+        row.correct = state.correct
+        row.last_practised_at = state.last_practised
+
+
+def recent_item_ids(session: Session, learner_id: str, limit: int) -> list[str]:
+    """The learner's last `limit` answered item ids, oldest first."""
+    query = (
+        select(AttemptRow.item_id)
+        .where(AttemptRow.learner_id == learner_id)
+        .order_by(AttemptRow.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(session.scalars(query).all()))
+
+
+def get_learner(session: Session, learner_id: str) -> LearnerRow | None:
+    return session.get(LearnerRow, learner_id)

@@ -1,0 +1,1 @@
+"""FastAPI: the JSON API under /api and server-rendered pages."""

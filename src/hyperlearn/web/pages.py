@@ -1,0 +1,142 @@
+"""Server-rendered pages: onboarding, practice with immediate feedback, progress.
+
+Until accounts arrive, the browser remembers the learner in an HttpOnly, SameSite=Lax cookie.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hyperlearn.core import CEFRLevel, Language
+from hyperlearn.service import NotFound
+from hyperlearn.service import practice as service
+from hyperlearn.store import repository
+from hyperlearn.web.deps import NowDep, RngDep, SessionDep
+
+LEARNER_COOKIE = "hl_learner"
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+def _learner_id(request: Request) -> str | None:
+    return request.cookies.get(LEARNER_COOKIE)
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep) -> Response:
+    learner = None
+    learner_id = _learner_id(request)
+    if learner_id:
+        try:
+            learner = service.get_learner(session, learner_id)
+        except NotFound:
+            learner = None
+    return _page(
+        request,
+        "onboard.html",
+        learner=learner,
+        topics=repository.load_topics(session),
+        languages=list(Language),
+        levels=list(CEFRLevel)[:5],
+        error=None,
+    )
+
+
+@router.post("/onboard")
+def onboard(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    name: Annotated[str, Form(max_length=200)],
+    language: Annotated[str, Form(max_length=8)],
+    level: Annotated[str, Form(max_length=4)],
+    interests: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    learner = service.onboard(
+        session, name=name, language=language, level=level, interests=interests or [], now=now
+    )
+    response = RedirectResponse("/practice", status_code=303)
+    response.set_cookie(
+        LEARNER_COOKIE, learner.id, httponly=True, samesite="lax", max_age=3600 * 24 * 365
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(LEARNER_COOKIE)
+    return response
+
+
+@router.get("/practice", response_class=HTMLResponse)
+def practice(request: Request, session: SessionDep, rng: RngDep) -> Response:
+    learner_id = _learner_id(request)
+    if not learner_id:
+        return RedirectResponse("/", status_code=303)
+    try:
+        learner = service.get_learner(session, learner_id)
+    except NotFound:
+        return RedirectResponse("/", status_code=303)
+    exercise = service.next_exercise(session, learner_id, rng)
+    return _page(
+        request,
+        "practice.html",
+        learner=learner,
+        exercise=exercise,
+        key=str(uuid.uuid4()),
+        feedback=None,
+    )
+
+
+@router.post("/practice", response_class=HTMLResponse)
+def answer(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    item_id: Annotated[str, Form(max_length=64)],
+    key: Annotated[str, Form(max_length=100)],
+    answer: Annotated[str, Form(max_length=service.MAX_ANSWER_CHARS)] = "",
+) -> Response:
+    learner_id = _learner_id(request)
+    if not learner_id:
+        return RedirectResponse("/", status_code=303)
+    learner = service.get_learner(session, learner_id)
+    feedback = service.submit_answer(
+        session, learner_id, item_id=item_id, answer=answer, idempotency_key=key, now=now
+    )
+    item = repository.load_items(session, ids=[item_id])[0]
+    return _page(
+        request, "feedback.html", learner=learner, feedback=feedback, item=item, exercise=None
+    )
+
+
+@router.get("/progress", response_class=HTMLResponse)
+def progress(request: Request, session: SessionDep) -> Response:
+    learner_id = _learner_id(request)
+    if not learner_id:
+        return RedirectResponse("/", status_code=303)
+    try:
+        learner = service.get_learner(session, learner_id)
+    except NotFound:
+        return RedirectResponse("/", status_code=303)
+    rows = service.progress(session, learner_id)
+    history = service.attempts(session, learner_id)
+    return _page(
+        request,
+        "progress.html",
+        learner=learner,
+        rows=rows,
+        answered=len(history),
+        right=sum(a.correct for a in history),
+    )

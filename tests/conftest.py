@@ -1,0 +1,96 @@
+"""Shared fixtures: the starter bank, databases (SQLite always, PostgreSQL when configured),
+and API clients with a fixed clock and seeded randomness."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from hyperlearn.content.bank import Bank, load_bank
+from hyperlearn.service.setup import init_database
+from hyperlearn.settings import Settings
+from hyperlearn.store.engine import make_engine
+from hyperlearn.store.models import Base
+from hyperlearn.web.app import create_app
+
+POSTGRES_ENV = "HYPERLEARN_TEST_POSTGRES_URL"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def require_shared_data(relative: str) -> Path:
+    """A path under ../shared/data; on CI its absence is a failure, elsewhere a visible skip."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs {path}, which is missing")
+        pytest.skip(f"{path} is not available on this machine")
+    return path
+
+
+class Clock:
+    """A clock the tests move by hand; each reading is one second after the last."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def bank() -> Bank:
+    return load_bank()
+
+
+def _reset_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    return engine
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database with the starter content, once per backend per test session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hyperlearn.sqlite3'}"
+        engine = make_engine(url)
+    else:
+        url = os.environ.get(POSTGRES_ENV, "")
+        if not url:
+            pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it)")
+        engine = _reset_postgres(url)
+    init_database(engine, T0)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(database_url: str, clock: Clock) -> Iterator[TestClient]:
+    seeds = iter(range(1_000_000))
+    app = create_app(
+        Settings(database_url=database_url),
+        clock=clock,
+        rng_factory=lambda: random.Random(next(seeds)),
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
