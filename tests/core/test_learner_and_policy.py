@@ -111,6 +111,17 @@ def test_policy_unlocks_after_prerequisite_mastery() -> None:
     assert rec is not None and rec.item.primary_skill == "en.c"
 
 
+def test_policy_prefers_unmastered_skills_at_the_learners_level() -> None:
+    items = [item("en.a", 1), item("en.c", 1, level="A2")]
+    # en.c (A2) is open and weaker, but en.a at the learner's A1 level is not mastered yet.
+    mastery = {"en.a": 0.7, "en.b": 0.9, "en.c": 0.3}
+    rec = POLICY.choose(PROFILE, GRAPH, items, mastery, [], random.Random(1))
+    assert rec is not None and rec.item.primary_skill == "en.a"
+    mastery["en.a"] = 0.9
+    rec = POLICY.choose(PROFILE, GRAPH, items, mastery, [], random.Random(1))
+    assert rec is not None and rec.item.primary_skill == "en.c"
+
+
 def test_policy_skips_skills_far_above_the_learner() -> None:
     items = [item("en.a", 1), item("en.d", 1, level="B2")]
     mastery = {"en.a": 0.7, "en.c": 0.9, "en.d": 0.0}

@@ -37,6 +37,7 @@ class LearnerProfile:
 @dataclass(frozen=True, slots=True)
 class WeakestSkillPolicy:
     unlock_threshold: float = 0.6  # prerequisites must reach this mastery first
+    mastered_threshold: float = 0.85  # a skill at this mastery needs no more practice for now
     levels_above: int = 1  # how far above the learner's level a skill may be
     repeat_window: int = 30  # an item is not shown again within this many attempts
     # Each of the last `interleave_window` attempts on a skill makes it look this much stronger,
@@ -67,16 +68,22 @@ class WeakestSkillPolicy:
                 by_skill.setdefault(item.primary_skill, []).append(item)
         if not by_skill:
             return None
-        max_rank = profile.level.rank + self.levels_above
-        eligible = [
+        unlocked = [s for s in by_skill if graph.is_unlocked(s, mastery, self.unlock_threshold)]
+        # Skills above the learner's level always look weakest; they come only once everything
+        # at or below the level is mastered. Nothing open at all (content gaps): the whole pool.
+        at_level = [
             s
-            for s in by_skill
-            if graph.is_unlocked(s, mastery, self.unlock_threshold)
-            and graph[s].level.rank <= max_rank
+            for s in unlocked
+            if graph[s].level.rank <= profile.level.rank
+            and mastery.get(s, 0.0) < self.mastered_threshold
         ]
-        # Nothing unlocked at this level (a learner far ahead or content gaps): fall back to
-        # the whole pool rather than show nothing.
-        eligible = eligible or list(by_skill)
+        max_rank = profile.level.rank + self.levels_above
+        eligible = (
+            at_level
+            or [s for s in unlocked if graph[s].level.rank <= max_rank]
+            or unlocked
+            or list(by_skill)
+        )
 
         skill_of_item = {item.id: item.primary_skill for item in candidates}
         last_skills = [skill_of_item.get(i) for i in recent_item_ids[-self.interleave_window :]]
