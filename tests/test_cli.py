@@ -55,3 +55,10 @@ def test_practice_in_the_terminal(tmp_path: Path) -> None:
     assert "Your learner id is" in result.output
     assert "Not quite." in result.output
     assert "Rule:" in result.output
+
+
+def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    result = runner.invoke(app, ["--db", url, "serve", "--port", "1"])
+    assert result.exit_code == 1
+    assert "run `hyperlearn init` first" in result.output

@@ -67,9 +67,15 @@ def serve(
     """Serve the web app and the JSON API."""
     import uvicorn
 
+    from hyperlearn.store.engine import make_engine, schema_is_current
     from hyperlearn.web.app import create_app
 
     settings = _settings(ctx)
+    engine = make_engine(settings.effective_database_url)
+    if not schema_is_current(engine):
+        errors.print("The database is missing or out of date: run `hyperlearn init` first.")
+        raise typer.Exit(1)
+    engine.dispose()
     host = host or settings.host
     port = port or settings.port
     console.print(f"HyperLearn is running at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
@@ -161,9 +167,13 @@ def content_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Count skills, items and topics per language."""
-    from hyperlearn.content.bank import load_bank
+    from hyperlearn.content.bank import ContentError, load_bank
 
-    bank = load_bank()
+    try:
+        bank = load_bank()
+    except ContentError as exc:
+        errors.print(f"{exc}\nRun `hyperlearn content validate` for the full list.")
+        raise typer.Exit(1) from exc
     stats: dict[str, dict[str, object]] = {}
     for language, graph in bank.graphs.items():
         items = bank.items.get(language, [])

@@ -21,6 +21,7 @@ from hyperlearn.core import (
     LearnerProfile,
     Reason,
     SkillGraph,
+    SkillState,
     WeakestSkillPolicy,
     grade,
     require_utc,
@@ -248,9 +249,10 @@ def submit_answer(
         latency_ms=latency_ms,
         idempotency_key=idempotency_key,
     )
-    session.add(row)
-    repository.save_skill_states(session, learner_id, updated.values())
     try:
+        session.add(row)
+        # Flushing (here or at commit) is where a concurrent twin's unique key shows up.
+        repository.save_skill_states(session, learner_id, updated.values())
         session.commit()
     except IntegrityError:
         # The same key won a race with this request: report what was stored, store nothing.
@@ -296,6 +298,26 @@ def attempts(session: Session, learner_id: str) -> list[AttemptView]:
         AttemptView(r.id, r.item_id, r.answer, r.correct, r.answered_at, r.idempotency_key)
         for r in rows
     ]
+
+
+def rebuild_skill_states(session: Session, learner_id: str) -> dict[str, SkillState]:
+    """Learner state replayed from the onboarding prior and the attempt log alone.
+
+    It equals the stored state: the log, not the state table, is the source of truth."""
+    learner = get_learner(session, learner_id)
+    graph = repository.load_graph(session, learner.language)
+    levels = {skill_id: skill.level for skill_id, skill in graph.skills.items()}
+    states = {s.id: learner_model.initial_state(s, learner.level) for s in graph.skills.values()}
+    log = session.scalars(
+        select(AttemptRow).where(AttemptRow.learner_id == learner_id).order_by(AttemptRow.id)
+    ).all()
+    items = {i.id: i for i in repository.load_items(session, ids=[a.item_id for a in log])}
+    for attempt in log:
+        item = items[attempt.item_id]
+        states.update(
+            learner_model.update(item, attempt.correct, states, levels, attempt.answered_at)
+        )
+    return states
 
 
 def _replay(session: Session, previous: AttemptRow, item_id: str) -> FeedbackView:
