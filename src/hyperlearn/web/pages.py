@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from hyperlearn.core import CEFRLevel, Language
 from hyperlearn.service import NotFound
@@ -24,8 +25,19 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 router = APIRouter(include_in_schema=False)
 
 
-def _learner_id(request: Request) -> str | None:
-    return request.cookies.get(LEARNER_COOKIE)
+def _current_learner(request: Request, session: Session) -> service.LearnerView | None:
+    """The learner this browser remembers, or None (no cookie, or a learner that is gone)."""
+    learner_id = request.cookies.get(LEARNER_COOKIE)
+    if not learner_id:
+        return None
+    try:
+        return service.get_learner(session, learner_id)
+    except NotFound:
+        return None
+
+
+def _to_onboarding() -> Response:
+    return RedirectResponse("/", status_code=303)
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -34,13 +46,7 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> Response:
-    learner = None
-    learner_id = _learner_id(request)
-    if learner_id:
-        try:
-            learner = service.get_learner(session, learner_id)
-        except NotFound:
-            learner = None
+    learner = _current_learner(request, session)
     return _page(
         request,
         "onboard.html",
@@ -74,21 +80,17 @@ def onboard(
 
 @router.post("/logout")
 def logout() -> Response:
-    response = RedirectResponse("/", status_code=303)
+    response = _to_onboarding()
     response.delete_cookie(LEARNER_COOKIE)
     return response
 
 
 @router.get("/practice", response_class=HTMLResponse)
 def practice(request: Request, session: SessionDep, rng: RngDep) -> Response:
-    learner_id = _learner_id(request)
-    if not learner_id:
-        return RedirectResponse("/", status_code=303)
-    try:
-        learner = service.get_learner(session, learner_id)
-    except NotFound:
-        return RedirectResponse("/", status_code=303)
-    exercise = service.next_exercise(session, learner_id, rng)
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    exercise = service.next_exercise(session, learner.id, rng)
     return _page(
         request,
         "practice.html",
@@ -108,12 +110,11 @@ def answer(
     key: Annotated[str, Form(max_length=100)],
     answer: Annotated[str, Form(max_length=service.MAX_ANSWER_CHARS)] = "",
 ) -> Response:
-    learner_id = _learner_id(request)
-    if not learner_id:
-        return RedirectResponse("/", status_code=303)
-    learner = service.get_learner(session, learner_id)
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
     feedback = service.submit_answer(
-        session, learner_id, item_id=item_id, answer=answer, idempotency_key=key, now=now
+        session, learner.id, item_id=item_id, answer=answer, idempotency_key=key, now=now
     )
     item = repository.load_items(session, ids=[item_id])[0]
     return _page(
@@ -123,15 +124,11 @@ def answer(
 
 @router.get("/progress", response_class=HTMLResponse)
 def progress(request: Request, session: SessionDep) -> Response:
-    learner_id = _learner_id(request)
-    if not learner_id:
-        return RedirectResponse("/", status_code=303)
-    try:
-        learner = service.get_learner(session, learner_id)
-    except NotFound:
-        return RedirectResponse("/", status_code=303)
-    rows = service.progress(session, learner_id)
-    history = service.attempts(session, learner_id)
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    rows = service.progress(session, learner.id)
+    history = service.attempts(session, learner.id)
     return _page(
         request,
         "progress.html",
