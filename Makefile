@@ -44,3 +44,23 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The BKT baseline (pyBKT) lives in its own environment: it needs numpy < 2.4 and
+# scikit-learn < 1.8, and its C++ extension is compiled from source (a few minutes).
+# pyBKT's setup.py imports numpy while building and silently installs the slow pure-Python
+# version when the compile fails, hence --no-build-isolation after numpy, and the check at the end.
+BKT_VENV := benchmarks/bkt/.venv
+BKT_REQ := benchmarks/bkt/requirements.txt
+
+.PHONY: bench-bkt-env
+
+bench-bkt-env: $(BKT_VENV)/.installed
+
+$(BKT_VENV)/.installed: $(BKT_REQ)
+	$(PYTHON) -m venv $(BKT_VENV)
+	$(BKT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BKT_VENV)/bin/python -m pip install --quiet -c $(BKT_REQ) numpy setuptools wheel
+	$(BKT_VENV)/bin/python -m pip install --no-cache-dir --no-build-isolation \
+		--no-binary pyBKT -r $(BKT_REQ)
+	$(BKT_VENV)/bin/python benchmarks/bkt/runner.py --check
+	touch $@

@@ -15,11 +15,17 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
+from hyperlearn.evaluation.cli import bench_app
 from hyperlearn.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="HyperLearn: personalised language practice.")
 content_app = typer.Typer(no_args_is_help=True, help="Check and count the shipped content.")
 app.add_typer(content_app, name="content")
+learner_app = typer.Typer(
+    no_args_is_help=True, help="Refit a learner's models from their attempts."
+)
+app.add_typer(learner_app, name="learner")
+app.add_typer(bench_app, name="bench")
 console = Console()
 errors = Console(stderr=True)
 
@@ -192,3 +198,36 @@ def content_stats(
         by_type = ", ".join(f"{k} {v}" for k, v in row["items_by_type"].items())  # type: ignore[attr-defined]
         table.add_row(code, str(row["skills"]), str(row["items"]), by_type, str(row["topics"]))
     console.print(table)
+
+
+@learner_app.command("refit-memory")
+def learner_refit_memory(
+    ctx: typer.Context,
+    learner_id: Annotated[str, typer.Argument(help="The learner's id.")],
+    min_reviews: Annotated[
+        int | None,
+        typer.Option(min=1, help="Fit only with at least this many reviews (default 400)."),
+    ] = None,
+) -> None:
+    """Fit the learner's FSRS memory parameters to their attempts and reschedule their reviews."""
+    from hyperlearn.service import ServiceError
+    from hyperlearn.service import memory as memory_service
+    from hyperlearn.store.engine import make_engine, session_factory
+
+    engine = make_engine(_settings(ctx).effective_database_url)
+    try:
+        with session_factory(engine)() as session:
+            result = memory_service.refit_memory(
+                session,
+                learner_id,
+                _now(),
+                min_reviews=min_reviews or memory_service.MIN_REVIEWS_TO_FIT,
+            )
+    except ServiceError as exc:
+        errors.print(f"[red]{exc.reason}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(
+        result.message if result.fitted else f"[yellow]{result.message}[/yellow]", soft_wrap=True
+    )

@@ -28,6 +28,7 @@ from hyperlearn.core import (
 )
 from hyperlearn.core import learner as learner_model
 from hyperlearn.core.grading import clean_text, error_location, tokenize
+from hyperlearn.service import memory as memory_service
 from hyperlearn.service.errors import Conflict, InvalidInput, NotFound
 from hyperlearn.store import repository
 from hyperlearn.store.models import AttemptRow, LearnerRow, LearnerTopicRow
@@ -253,6 +254,8 @@ def submit_answer(
         session.add(row)
         # Flushing (here or at commit) is where a concurrent twin's unique key shows up.
         repository.save_skill_states(session, learner_id, updated.values())
+        # Memory model (FSRS): schedule this item's next review, in the attempt's transaction.
+        memory_service.record_review(session, learner_id, item, result.correct, latency_ms, now)
         session.commit()
     except IntegrityError:
         # The same key won a race with this request: report what was stored, store nothing.

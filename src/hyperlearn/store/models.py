@@ -171,3 +171,36 @@ class LearnerSkillStateRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     correct: Mapped[int] = mapped_column(Integer, default=0)
     last_practised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ItemReviewStateRow(Base):
+    """The memory model's card for one (learner, item): FSRS state after the last review.
+
+    Derived data: `hyperlearn learner refit-memory` rebuilds it from the attempt log."""
+
+    __tablename__ = "item_review_state"
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    stability: Mapped[float] = mapped_column(Float)  # days until recall falls to 90%
+    difficulty: Mapped[float] = mapped_column(Float)  # 1 (easy) .. 10 (hard)
+    state: Mapped[int] = mapped_column(Integer)  # fsrs.State: 1 learning, 2 review, 3 relearning
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)  # (re)learning step
+    due: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_review: Mapped[datetime] = mapped_column(UTCDateTime())
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LearnerMemoryParamsRow(Base):
+    """A learner's FSRS weights (absent: the FSRS-6 defaults) and desired retention."""
+
+    __tablename__ = "learner_memory_params"
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    parameters: Mapped[list[float]] = mapped_column(JSON)
+    desired_retention: Mapped[float] = mapped_column(Float)
+    fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    n_reviews: Mapped[int] = mapped_column(Integer, default=0)  # reviews the last fit used

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from hyperlearn.core import Language
 from hyperlearn.service import InvalidInput
+from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
 from hyperlearn.web import schemas
@@ -114,3 +115,18 @@ def list_attempts(learner_id: str, session: SessionDep) -> Any:
 )
 def read_progress(learner_id: str, session: SessionDep) -> Any:
     return [_plain(p) for p in service.progress(session, learner_id)]
+
+
+@router.get(
+    "/learners/{learner_id}/reviews",
+    response_model=list[schemas.DueReviewOut],
+    tags=["practice"],
+)
+def due_reviews(
+    learner_id: str,
+    session: SessionDep,
+    now: NowDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = memory_service.DEFAULT_DUE_LIMIT,
+) -> Any:
+    """Items due for review, least likely to be recalled first (FSRS retrievability)."""
+    return [due._asdict() for due in memory_service.due_items(session, learner_id, now, limit)]

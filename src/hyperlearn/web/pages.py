@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hyperlearn.core import CEFRLevel, Language
 from hyperlearn.service import NotFound
+from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
 from hyperlearn.web.deps import NowDep, RngDep, SessionDep
@@ -123,7 +124,7 @@ def answer(
 
 
 @router.get("/progress", response_class=HTMLResponse)
-def progress(request: Request, session: SessionDep) -> Response:
+def progress(request: Request, session: SessionDep, now: NowDep) -> Response:
     learner = _current_learner(request, session)
     if learner is None:
         return _to_onboarding()
@@ -136,4 +137,5 @@ def progress(request: Request, session: SessionDep) -> Response:
         rows=rows,
         answered=len(history),
         right=sum(a.correct for a in history),
+        reviews_due=memory_service.due_count(session, learner.id, now),
     )

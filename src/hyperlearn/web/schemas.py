@@ -128,3 +128,9 @@ class SkillOut(BaseModel):
     explanation: str
     example: str
     prerequisites: list[str]
+
+
+class DueReviewOut(BaseModel):
+    item_id: str
+    retrievability: float = Field(description="Predicted probability of recall now (FSRS).")
+    due: datetime

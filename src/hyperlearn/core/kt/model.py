@@ -1,0 +1,553 @@
+"""HyperLearn's knowledge-tracing model: a regularised logistic model over online features.
+
+It belongs to the Best-LR / DAS3H family. For an attempt of learner u on item j with skills S:
+
+    logit P(correct) = b + item_j + mean_s(skill_s + gamma_s log1p(succ_us) + rho_s log1p(fail_us))
+                       + w . h(history of u)
+
+- item_j has a stronger L2 penalty than skill_s, so a rare item's difficulty is shrunk towards its
+  skills' difficulty, and a new item (item_j = 0) gets exactly its skills' difficulty;
+- gamma_s / rho_s are per-skill learning rates from successes and failures (PFA), log-scaled;
+- h are learner-history features shared by all skills (HISTORY_FEATURES): overall successes and
+  failures, the learner's smoothed success rate (ability), exponential moving averages of recent
+  correctness on the skill and overall (recency, at two speeds), the last outcome on the skill
+  and on the item, attempts on this item, how many attempts in a row the learner has spent on the
+  skill and their current right/wrong streak (bucketed), and, when the log has real times,
+  time-decayed success/failure counts and time since the skill was practised (forgetting).
+
+An attempt's features come from the learner's earlier attempts only, through the same
+`LearnerState` updates that serve the product online, so batch and online agree exactly and
+nothing can look ahead. Per-attempt work is plain Python on the attempt's one to three skills
+(fast for a loop); predicting many candidates for one learner is vectorised with numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import minimize
+
+from hyperlearn.core.kt.log import FloatArray, IntArray, InteractionLog
+
+FORMAT = "hyperlearn-kt"
+FORMAT_VERSION = 1
+SECONDS_PER_DAY = 86_400.0
+RUN_BUCKETS = (1, 2, 3, 4, 6, 9, 14)  # upper bounds; the last bucket is open-ended
+STREAK_BUCKETS = (1, 2, 3)
+
+HISTORY_FEATURES = (
+    "log_total_successes",
+    "log_total_failures",
+    "ability_logit",  # smoothed overall success rate so far
+    "skill_ema",  # recent correctness on the attempt's skills, +1/-1 scale, 0 = no history
+    "skill_fast_ema",
+    "skill_known",  # 1 when the learner has practised one of the skills before
+    "skill_last",  # last outcome on the skills: +1 right, -1 wrong, 0 never
+    "overall_ema",
+    "overall_fast_ema",
+    "overall_last",
+    "log_item_attempts",
+    "item_last",  # last outcome on this very item
+    "decayed_successes",  # only with real times
+    "decayed_failures",
+    "log_days_since_skill",
+    *(f"run_{b}" for b in ("1", "2", "3", "4", "5_6", "7_9", "10_14", "15+")),
+    *(f"right_streak_{b}" for b in ("1", "2", "3", "4+")),
+    *(f"wrong_streak_{b}" for b in ("1", "2", "3", "4+")),
+)
+N_HISTORY = len(HISTORY_FEATURES)
+_RUN_AT = HISTORY_FEATURES.index("run_1")
+_RIGHT_AT = HISTORY_FEATURES.index("right_streak_1")
+_WRONG_AT = HISTORY_FEATURES.index("wrong_streak_1")
+
+
+@dataclass(frozen=True, slots=True)
+class KTConfig:
+    item_l2: float = 3.0  # stronger than skill_l2: shrinks rare items towards their skills
+    skill_l2: float = 1.0
+    history_l2: float = 1.0
+    skill_ema_decay: float = 0.7  # weight of the past in the EMAs
+    fast_ema_decay: float = 0.4
+    overall_ema_decay: float = 0.9
+    half_life_days: float = 7.0  # for time-decayed counts
+    ability_prior: float = 4.0  # pseudo-attempts at the base rate in the ability estimate
+    max_iter: int = 300
+
+
+@dataclass
+class SkillMemory:
+    """What the model remembers of one learner on one skill."""
+
+    successes: int = 0
+    failures: int = 0
+    ema: float = 0.0
+    fast_ema: float = 0.0
+    last: float = 0.0
+    right_streak: int = 0
+    wrong_streak: int = 0
+    decayed_successes: float = 0.0
+    decayed_failures: float = 0.0
+    time: float | None = None
+
+
+@dataclass
+class LearnerState:
+    """Everything the model remembers about one learner; JSON-serialisable via to_dict."""
+
+    skills: dict[int, SkillMemory] = field(default_factory=dict)
+    item_attempts: dict[int, int] = field(default_factory=dict)
+    item_last: dict[int, float] = field(default_factory=dict)
+    total_successes: int = 0
+    total_failures: int = 0
+    overall_ema: float = 0.0
+    overall_fast_ema: float = 0.0
+    overall_last: float = 0.0
+    run_skills: tuple[int, ...] = ()  # skills of the last attempt
+    run_length: int = 0  # attempts in a row sharing a skill, up to the last one
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skills"] = {str(k): v for k, v in data["skills"].items()}
+        data["item_attempts"] = {str(k): v for k, v in self.item_attempts.items()}
+        data["item_last"] = {str(k): v for k, v in self.item_last.items()}
+        data["run_skills"] = list(self.run_skills)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LearnerState:
+        return cls(
+            skills={int(k): SkillMemory(**v) for k, v in data["skills"].items()},
+            item_attempts={int(k): int(v) for k, v in data["item_attempts"].items()},
+            item_last={int(k): float(v) for k, v in data["item_last"].items()},
+            total_successes=int(data["total_successes"]),
+            total_failures=int(data["total_failures"]),
+            overall_ema=float(data["overall_ema"]),
+            overall_fast_ema=float(data["overall_fast_ema"]),
+            overall_last=float(data["overall_last"]),
+            run_skills=tuple(int(s) for s in data["run_skills"]),
+            run_length=int(data["run_length"]),
+        )
+
+
+class HyperLearnKT:
+    name = "hyperlearn"
+
+    def __init__(self, config: KTConfig | None = None) -> None:
+        self.config = config or KTConfig()
+        self.n_items = 0
+        self.n_skills = 0
+        self.base_rate = 0.5
+        self.uses_time = False
+        self.intercept = 0.0
+        self.item_weights: FloatArray = np.zeros(0)
+        self.skill_weights: FloatArray = np.zeros(0)
+        self.success_weights: FloatArray = np.zeros(0)
+        self.failure_weights: FloatArray = np.zeros(0)
+        self.history_weights: FloatArray = np.zeros(N_HISTORY)
+
+    # ------------------------------------------------------------------ one attempt
+    def history(
+        self, state: LearnerState, item: int, skills: Sequence[int], time: float
+    ) -> list[float]:
+        """The shared history features of an attempt, from the state before it."""
+        cfg = self.config
+        values = [0.0] * N_HISTORY
+        total = state.total_successes + state.total_failures
+        rate = (state.total_successes + cfg.ability_prior * self.base_rate) / (
+            total + cfg.ability_prior
+        )
+        values[0] = math.log1p(state.total_successes)
+        values[1] = math.log1p(state.total_failures)
+        values[2] = math.log(rate / (1.0 - rate))
+        known = [state.skills[s] for s in skills if s in state.skills]
+        share = 1.0 / len(skills)
+        if known:
+            values[3] = sum(m.ema for m in known) * share
+            values[4] = sum(m.fast_ema for m in known) * share
+            values[5] = 1.0
+            values[6] = sum(m.last for m in known) * share
+        values[7] = state.overall_ema
+        values[8] = state.overall_fast_ema
+        values[9] = state.overall_last
+        values[10] = math.log1p(state.item_attempts.get(item, 0))
+        values[11] = state.item_last.get(item, 0.0)
+        if self.uses_time:
+            timed = [(m, m.time) for m in known if m.time is not None]
+            if timed:
+                elapsed = [max(time - t, 0.0) / SECONDS_PER_DAY for _, t in timed]
+                decay = [0.5 ** (e / cfg.half_life_days) for e in elapsed]
+                pairs = list(zip((m for m, _ in timed), decay, strict=True))
+                values[12] = sum(m.decayed_successes * d for m, d in pairs) / len(timed)
+                values[13] = sum(m.decayed_failures * d for m, d in pairs) / len(timed)
+                values[14] = math.log1p(min(elapsed))
+        if state.run_length and not set(skills).isdisjoint(state.run_skills):
+            values[_RUN_AT + _bucket(state.run_length, RUN_BUCKETS)] = 1.0
+        right = max((m.right_streak for m in known), default=0)
+        wrong = max((m.wrong_streak for m in known), default=0)
+        if right:
+            values[_RIGHT_AT + _bucket(right, STREAK_BUCKETS)] = 1.0
+        if wrong:
+            values[_WRONG_AT + _bucket(wrong, STREAK_BUCKETS)] = 1.0
+        return values
+
+    def update(
+        self, state: LearnerState, item: int, skills: Sequence[int], correct: bool, time: float
+    ) -> None:
+        """Online: fold one attempt into a learner's state (no refit)."""
+        cfg = self.config
+        outcome = 1.0 if correct else -1.0
+        for skill in skills:
+            memory = state.skills.get(skill)
+            if memory is None:
+                memory = state.skills[skill] = SkillMemory(ema=outcome, fast_ema=outcome)
+            else:
+                memory.ema = cfg.skill_ema_decay * memory.ema + (1 - cfg.skill_ema_decay) * outcome
+                memory.fast_ema = (
+                    cfg.fast_ema_decay * memory.fast_ema + (1 - cfg.fast_ema_decay) * outcome
+                )
+            if self.uses_time:
+                elapsed = 0.0 if memory.time is None else max(time - memory.time, 0.0)
+                decay = 0.5 ** (elapsed / SECONDS_PER_DAY / cfg.half_life_days)
+                memory.decayed_successes = memory.decayed_successes * decay + correct
+                memory.decayed_failures = memory.decayed_failures * decay + (not correct)
+                memory.time = time
+            memory.last = outcome
+            if correct:
+                memory.successes += 1
+                memory.right_streak += 1
+                memory.wrong_streak = 0
+            else:
+                memory.failures += 1
+                memory.wrong_streak += 1
+                memory.right_streak = 0
+        first = state.total_successes + state.total_failures == 0
+        if correct:
+            state.total_successes += 1
+        else:
+            state.total_failures += 1
+        if first:
+            state.overall_ema = state.overall_fast_ema = outcome
+        else:
+            state.overall_ema = (
+                cfg.overall_ema_decay * state.overall_ema + (1 - cfg.overall_ema_decay) * outcome
+            )
+            state.overall_fast_ema = (
+                cfg.fast_ema_decay * state.overall_fast_ema + (1 - cfg.fast_ema_decay) * outcome
+            )
+        state.overall_last = outcome
+        state.item_attempts[item] = state.item_attempts.get(item, 0) + 1
+        state.item_last[item] = outcome
+        continues = state.run_length and not set(skills).isdisjoint(state.run_skills)
+        state.run_length = state.run_length + 1 if continues else 1
+        state.run_skills = tuple(skills)
+
+    # ------------------------------------------------------------------ a whole log
+    def _design(self, log: InteractionLog) -> tuple[sparse.csr_matrix, FloatArray]:
+        """Sparse item/skill columns and dense history features of every row of a log, each
+        from the same learner's earlier rows only."""
+        n_items, n_skills = self.n_items, self.n_skills
+        history = np.zeros((len(log), N_HISTORY))
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        items = log.item.tolist()
+        correct = log.correct.tolist()
+        times = log.time.tolist()
+        ptr = log.skill_ptr.tolist()
+        skill_idx = log.skill_idx.tolist()
+        for start, end in log.learner_spans():
+            state = LearnerState()
+            for row in range(start, end):
+                skills = skill_idx[ptr[row] : ptr[row + 1]]
+                item = items[row]
+                history[row] = self.history(state, item, skills, times[row])
+                rows.append(row)
+                cols.append(0)
+                vals.append(1.0)
+                if 0 <= item < n_items:
+                    rows.append(row)
+                    cols.append(1 + item)
+                    vals.append(1.0)
+                share = 1.0 / len(skills)
+                for skill in skills:
+                    if skill >= n_skills:
+                        continue  # unknown at fit time: its weights are zero
+                    memory = state.skills.get(skill)
+                    base = 1 + n_items + skill
+                    rows.append(row)
+                    cols.append(base)
+                    vals.append(share)
+                    if memory is not None:
+                        rows.extend((row, row))
+                        cols.extend((base + n_skills, base + 2 * n_skills))
+                        vals.extend(
+                            (
+                                share * math.log1p(memory.successes),
+                                share * math.log1p(memory.failures),
+                            )
+                        )
+                self.update(state, item, skills, bool(correct[row]), times[row])
+        onehots = sparse.csr_matrix(
+            (vals, (rows, cols)), shape=(len(log), 1 + n_items + 3 * n_skills)
+        )
+        return onehots, history
+
+    def fit(self, train: InteractionLog, n_items: int, n_skills: int) -> None:
+        if not len(train):
+            raise ValueError("cannot fit on an empty log")
+        self.n_items, self.n_skills = n_items, n_skills
+        self.uses_time = train.has_time
+        y = train.correct.astype(np.float64)
+        self.base_rate = float(np.clip(y.mean(), 0.01, 0.99))
+        onehots, history = self._design(train)
+        penalty = np.concatenate(
+            (
+                [0.0],
+                np.full(n_items, self.config.item_l2),
+                np.full(3 * n_skills, self.config.skill_l2),
+                np.full(N_HISTORY, self.config.history_l2),
+            )
+        )
+        self._set_weights(_fit_logistic(onehots, history, y, penalty, self.config.max_iter))
+
+    def predict_online(self, log: InteractionLog) -> FloatArray:
+        onehots, history = self._design(log)
+        weights = self._weights()
+        split = onehots.shape[1]
+        return _sigmoid(onehots @ weights[:split] + history @ weights[split:])
+
+    # ------------------------------------------------------------------ the product
+    def predict(
+        self,
+        state: LearnerState,
+        items: IntArray,
+        skill_ptr: IntArray,
+        skill_idx: IntArray,
+        time: float,
+    ) -> FloatArray:
+        """P(correct) of many candidate items (skills in CSR form) for one learner, vectorised."""
+        n = len(items)
+        if n == 0:
+            return np.zeros(0)
+        cfg = self.config
+        counts = np.diff(skill_ptr)
+        if np.any(counts < 1):
+            raise ValueError("every candidate needs at least one skill")
+        owner = np.repeat(np.arange(n), counts)
+        share = 1.0 / counts[owner]
+        top = max(int(skill_idx.max()) + 1, self.n_skills)
+        table = _skill_table(state, top)
+        fitted = skill_idx < self.n_skills
+        safe = np.where(fitted, skill_idx, 0)
+        per_skill = np.where(
+            fitted,
+            self.skill_weights[safe]
+            + self.success_weights[safe] * np.log1p(table["successes"][skill_idx])
+            + self.failure_weights[safe] * np.log1p(table["failures"][skill_idx]),
+            0.0,
+        )
+        logit = np.full(n, self.intercept)
+        np.add.at(logit, owner, share * per_skill)
+        in_range = (items >= 0) & (items < self.n_items)
+        logit[in_range] += self.item_weights[items[in_range]]
+
+        h = np.zeros((n, N_HISTORY))
+        total = state.total_successes + state.total_failures
+        rate = (state.total_successes + cfg.ability_prior * self.base_rate) / (
+            total + cfg.ability_prior
+        )
+        h[:, 0] = math.log1p(state.total_successes)
+        h[:, 1] = math.log1p(state.total_failures)
+        h[:, 2] = math.log(rate / (1.0 - rate))
+        h[:, 3] = _sum_by(table["ema"][skill_idx] * share, owner, n)
+        h[:, 4] = _sum_by(table["fast_ema"][skill_idx] * share, owner, n)
+        h[:, 5] = _max_by(table["known"][skill_idx], owner, n)
+        h[:, 6] = _sum_by(table["last"][skill_idx] * share, owner, n)
+        h[:, 7] = state.overall_ema
+        h[:, 8] = state.overall_fast_ema
+        h[:, 9] = state.overall_last
+        if state.item_attempts:
+            item_list = items.tolist()
+            h[:, 10] = np.log1p([state.item_attempts.get(i, 0) for i in item_list])
+            h[:, 11] = [state.item_last.get(i, 0.0) for i in item_list]
+        if self.uses_time:
+            skill_time = table["time"][skill_idx]
+            timed = ~np.isnan(skill_time)
+            elapsed = np.where(timed, np.maximum(time - skill_time, 0.0), 0.0) / SECONDS_PER_DAY
+            decay = np.where(timed, 0.5 ** (elapsed / cfg.half_life_days), 0.0)
+            n_timed = np.maximum(_sum_by(timed.astype(np.float64), owner, n), 1.0)
+            h[:, 12] = _sum_by(table["decayed_successes"][skill_idx] * decay, owner, n) / n_timed
+            h[:, 13] = _sum_by(table["decayed_failures"][skill_idx] * decay, owner, n) / n_timed
+            nearest = np.full(n, np.inf)
+            np.minimum.at(nearest, owner, np.where(timed, elapsed, np.inf))
+            h[:, 14] = np.where(np.isfinite(nearest), np.log1p(nearest), 0.0)
+        in_run = _max_by(table["in_run"][skill_idx], owner, n) > 0
+        if state.run_length:
+            h[in_run, _RUN_AT + _bucket(state.run_length, RUN_BUCKETS)] = 1.0
+        for at, column in ((_RIGHT_AT, "right_streak"), (_WRONG_AT, "wrong_streak")):
+            streak = _max_by(table[column][skill_idx], owner, n)
+            rows = np.flatnonzero(streak >= 1)
+            h[rows, at + np.searchsorted(STREAK_BUCKETS, streak[rows])] = 1.0
+        return _sigmoid(logit + h @ self.history_weights)
+
+    def mastery(self, state: LearnerState, time: float = 0.0) -> FloatArray:
+        """P(correct) on a typical item (item effect 0) of each fitted skill."""
+        n = self.n_skills
+        return self.predict(
+            state,
+            np.full(n, -1, dtype=np.int64),
+            np.arange(n + 1, dtype=np.int64),
+            np.arange(n, dtype=np.int64),
+            time,
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def _set_weights(self, weights: FloatArray) -> None:
+        n_items, n_skills = self.n_items, self.n_skills
+        self.intercept = float(weights[0])
+        self.item_weights = weights[1 : 1 + n_items].copy()
+        skill_block = weights[1 + n_items : 1 + n_items + 3 * n_skills]
+        self.skill_weights = skill_block[:n_skills].copy()
+        self.success_weights = skill_block[n_skills : 2 * n_skills].copy()
+        self.failure_weights = skill_block[2 * n_skills :].copy()
+        self.history_weights = weights[1 + n_items + 3 * n_skills :].copy()
+
+    def _weights(self) -> FloatArray:
+        return np.concatenate(
+            (
+                [self.intercept],
+                self.item_weights,
+                self.skill_weights,
+                self.success_weights,
+                self.failure_weights,
+                self.history_weights,
+            )
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "n_items": self.n_items,
+            "n_skills": self.n_skills,
+            "base_rate": self.base_rate,
+            "uses_time": self.uses_time,
+            "history_features": list(HISTORY_FEATURES),
+            "weights": self._weights().tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HyperLearnKT:
+        """Rebuild a saved model; refuses anything that is not a complete, consistent save."""
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ValueError("not a HyperLearn knowledge-tracing model")
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported model version {data.get('version')!r}")
+        if data.get("history_features") != list(HISTORY_FEATURES):
+            raise ValueError("the model was saved with other history features")
+        try:
+            model = cls(KTConfig(**data["config"]))
+            model.n_items = int(data["n_items"])
+            model.n_skills = int(data["n_skills"])
+            model.base_rate = float(data["base_rate"])
+            model.uses_time = bool(data["uses_time"])
+            weights = np.asarray(data["weights"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"corrupt model parameters: {exc}") from exc
+        expected = 1 + model.n_items + 3 * model.n_skills + N_HISTORY
+        if weights.shape != (expected,) or not np.all(np.isfinite(weights)):
+            raise ValueError(f"corrupt model parameters: expected {expected} finite weights")
+        if not 0.0 < model.base_rate < 1.0:
+            raise ValueError("corrupt model parameters: base rate outside (0, 1)")
+        model._set_weights(weights)
+        return model
+
+
+def _bucket(count: int, bounds: tuple[int, ...]) -> int:
+    for n, bound in enumerate(bounds):
+        if count <= bound:
+            return n
+    return len(bounds)
+
+
+def _skill_table(state: LearnerState, n_skills: int) -> dict[str, FloatArray]:
+    """The state's per-skill memories as arrays indexed by skill, for vectorised prediction."""
+    columns = (
+        "successes",
+        "failures",
+        "ema",
+        "fast_ema",
+        "last",
+        "right_streak",
+        "wrong_streak",
+        "decayed_successes",
+        "decayed_failures",
+    )
+    table = {c: np.zeros(n_skills) for c in columns}
+    table["known"] = np.zeros(n_skills)
+    table["time"] = np.full(n_skills, np.nan)
+    table["in_run"] = np.zeros(n_skills)
+    for skill, memory in state.skills.items():
+        if skill < n_skills:
+            for column in columns:
+                table[column][skill] = getattr(memory, column)
+            table["known"][skill] = 1.0
+            if memory.time is not None:
+                table["time"][skill] = memory.time
+    for skill in state.run_skills:
+        if skill < n_skills:
+            table["in_run"][skill] = 1.0
+    return table
+
+
+def _sum_by(values: FloatArray, owner: IntArray, n: int) -> FloatArray:
+    result: FloatArray = np.bincount(owner, weights=values, minlength=n).astype(np.float64)
+    return result
+
+
+def _max_by(values: FloatArray, owner: IntArray, n: int) -> FloatArray:
+    result = np.zeros(n)
+    np.maximum.at(result, owner, values)
+    return result
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    result: FloatArray = 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+    return result
+
+
+def _fit_logistic(
+    onehots: sparse.csr_matrix,
+    dense: FloatArray,
+    y: FloatArray,
+    penalty: FloatArray,
+    max_iter: int,
+) -> FloatArray:
+    """L2-penalised logistic regression (a penalty per column) with L-BFGS; the one-hot columns
+    stay sparse and the history columns dense, which keeps each iteration cheap."""
+    onehots_t = onehots.T.tocsr()
+    dense_t = np.ascontiguousarray(dense.T)
+    split = onehots.shape[1]
+
+    def loss_and_grad(w: FloatArray) -> tuple[float, FloatArray]:
+        z = onehots @ w[:split] + dense @ w[split:]
+        loss = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.dot(penalty * w, w))
+        residual = _sigmoid(z) - y
+        grad = np.concatenate((onehots_t @ residual, dense_t @ residual)) + penalty * w
+        return loss, grad
+
+    result = minimize(
+        loss_and_grad,
+        np.zeros(split + dense.shape[1]),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter},
+    )
+    weights: FloatArray = np.asarray(result.x, dtype=np.float64)
+    return weights

@@ -1,0 +1,137 @@
+"""`hyperlearn bench ...`: benchmark commands. Heavy imports happen inside the commands, so that
+mounting this app keeps `hyperlearn --help` quick."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from typer.models import OptionInfo
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on public and exported logs.")
+
+
+class LogFormatOption(StrEnum):
+    akt = "akt"
+    dkvmn = "dkvmn"
+    pykt = "pykt"
+    hyperlearn = "hyperlearn"
+
+
+def _files(role: str) -> OptionInfo:
+    option: OptionInfo = typer.Option(
+        exists=True,
+        dir_okay=False,
+        metavar="FILE",
+        readable=True,
+        help=f"{role} log file; repeat the option for several folds (paired in order).",
+    )
+    return option
+
+
+@bench_app.command("kt")
+def kt(
+    fmt: Annotated[
+        LogFormatOption, typer.Option("--format", help="Format of the train and test files.")
+    ],
+    train: Annotated[list[Path], _files("A train")],
+    test: Annotated[list[Path], _files("A test")],
+    models: Annotated[
+        str,
+        typer.Option(help="Comma-separated: hyperlearn, pfa, pfa_log, bkt, majority, skill_mean."),
+    ] = "hyperlearn,pfa,bkt,majority,skill_mean",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for results.json, results.md, roc.svg (default: bench-results/kt/DATASET)."
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Name in the report (default: the test file's folder name)."),
+    ] = None,
+    max_learners: Annotated[
+        int | None,
+        typer.Option(min=1, help="Read only the first N learners of each file (quick runs)."),
+    ] = None,
+) -> None:
+    """Knowledge tracing: fit each model on --train, predict every --test attempt online.
+
+    Example, five folds: --train train1.csv --train train2.csv ... --test test1.csv --test
+    test2.csv ...
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from hyperlearn.evaluation import kt_bench
+
+    errors = Console(stderr=True)
+    names = [name.strip() for name in models.split(",") if name.strip()]
+    name = dataset or test[0].resolve().parent.name or "dataset"
+    out_dir = out if out is not None else Path("bench-results") / "kt" / name
+    try:
+        for model_name in names:
+            kt_bench.make_model(model_name)
+        if len(train) != len(test):
+            raise kt_bench.BenchmarkError(
+                f"--train and --test must pair up: {len(train)} train file(s), "
+                f"{len(test)} test file(s)"
+            )
+        steps = len(train) * (1 + len(names))
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("[dim]{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=errors,
+        ) as progress:
+            task = progress.add_task("starting", total=steps)
+            done = -1
+
+            def report(message: str) -> None:
+                nonlocal done
+                done += 1
+                progress.update(task, description=message, completed=done)
+
+            folds = kt_bench.load_folds(
+                fmt.value, train, test, max_learners=max_learners, progress=report
+            )
+            result = kt_bench.run_benchmark(name, folds, names, progress=report)
+            progress.update(task, description="done", completed=steps)
+    except kt_bench.BenchmarkError as error:
+        errors.print(str(error), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from error
+
+    problems = [p for fold in folds for p in fold.problems]
+    if problems:
+        errors.print(f"[yellow]{len(problems)} malformed record(s) skipped or renamed:[/yellow]")
+        for problem in problems[:10]:
+            errors.print(f"  {problem}", markup=False, highlight=False)
+        if len(problems) > 10:
+            errors.print(f"  ... and {len(problems) - 10} more (see results.json)")
+    written = kt_bench.write_outputs(result, out_dir)
+
+    summary = result.summary
+    several = summary["n_folds"] > 1
+    table = Table(
+        "model",
+        *(kt_bench.SHORT_NAMES.get(metric, metric) for metric, _ in kt_bench.TABLE_COLUMNS),
+        *(["auc sd"] if several else []),
+        title=f"{name}: {summary['n_test']:,} test attempts, {summary['n_folds']} fold(s)"
+        + (" (means over folds)" if several else ""),
+    )
+    for row in kt_bench.table_rows(summary, with_sd=False):
+        sd = summary["models"][row[0]]["auc_sd"]
+        table.add_row(*row, *([kt_bench.fmt_number(sd)] if several else []))
+    screen = errors if as_json else Console()
+    if not screen.is_terminal:
+        screen.width = max(screen.width, 140)  # a log file or a pipe: do not squeeze the table
+    screen.print(table)
+    errors.print(f"Wrote {', '.join(str(path) for path in written)}")
+    if as_json:
+        typer.echo(json.dumps(summary))
