@@ -94,3 +94,37 @@ def client(database_url: str, clock: Clock) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of its own (migrated, starter content loaded), for tests that change
+    database-wide state such as the fitted knowledge-tracing model."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        engine = make_engine(url)
+    else:
+        base = os.environ.get(POSTGRES_ENV, "")
+        if not base:
+            pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it)")
+        url = _separate_postgres_database(base, "hyperlearn_fresh")
+        engine = _reset_postgres(url)
+    init_database(engine, T0)
+    engine.dispose()
+    return url
+
+
+def _separate_postgres_database(base_url: str, name: str) -> str:
+    """A sibling database on the same server, created when missing."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(base_url)
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)

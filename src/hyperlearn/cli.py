@@ -231,3 +231,48 @@ def learner_refit_memory(
     console.print(
         result.message if result.fitted else f"[yellow]{result.message}[/yellow]", soft_wrap=True
     )
+
+
+@learner_app.command("refit")
+def learner_refit(
+    ctx: typer.Context,
+    min_attempts: Annotated[
+        int | None,
+        typer.Option(min=1, help="Fit only with at least this many attempts (default 200)."),
+    ] = None,
+) -> None:
+    """Refit the knowledge-tracing model (item and skill parameters) on every stored attempt."""
+    from hyperlearn.service import knowledge
+    from hyperlearn.store.engine import make_engine, session_factory
+
+    engine = make_engine(_settings(ctx).effective_database_url)
+    try:
+        with session_factory(engine)() as session:
+            report = knowledge.refit(
+                session, _now(), min_attempts=min_attempts or knowledge.MIN_ATTEMPTS_TO_FIT
+            )
+    finally:
+        engine.dispose()
+    if report.fitted:
+        console.print(f"Model {report.model_id}: {report.message} in {report.seconds:.1f} s.")
+    else:
+        console.print(f"[yellow]{report.message}[/yellow]", soft_wrap=True)
+
+
+@learner_app.command("export")
+def learner_export(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CSV file to write.", dir_okay=False)],
+) -> None:
+    """Export every attempt as CSV (learner_id,item_id,skills,correct,answered_at), the format
+    `hyperlearn bench kt --format hyperlearn` reads."""
+    from hyperlearn.service import knowledge
+    from hyperlearn.store.engine import make_engine, session_factory
+
+    engine = make_engine(_settings(ctx).effective_database_url)
+    try:
+        with session_factory(engine)() as session:
+            count = knowledge.export_attempts_csv(session, path)
+    finally:
+        engine.dispose()
+    console.print(f"Wrote {count} attempts to {path}.")

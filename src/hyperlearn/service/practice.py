@@ -28,6 +28,7 @@ from hyperlearn.core import (
 )
 from hyperlearn.core import learner as learner_model
 from hyperlearn.core.grading import clean_text, error_location, tokenize
+from hyperlearn.service import knowledge
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service.errors import Conflict, InvalidInput, NotFound
 from hyperlearn.store import repository
@@ -175,7 +176,7 @@ def next_exercise(
 ) -> ExerciseView:
     learner = get_learner(session, learner_id)
     graph = repository.load_graph(session, learner.language)
-    candidates = repository.load_items(session, learner.language)
+    candidates = repository.candidate_items(session, learner.language)
     states = repository.skill_states(session, learner_id)
     recommendation = policy.choose(
         LearnerProfile(learner.level, frozenset(learner.interests)),
@@ -256,6 +257,8 @@ def submit_answer(
         repository.save_skill_states(session, learner_id, updated.values())
         # Memory model (FSRS): schedule this item's next review, in the attempt's transaction.
         memory_service.record_review(session, learner_id, item, result.correct, latency_ms, now)
+        # Knowledge tracing (once a model is fitted): the learner's state, same transaction.
+        knowledge.record_attempt(session, learner_id, item, result.correct, now)
         session.commit()
     except IntegrityError:
         # The same key won a race with this request: report what was stored, store nothing.
@@ -268,12 +271,16 @@ def submit_answer(
 
 
 def progress(
-    session: Session, learner_id: str, unlock_threshold: float = 0.6
+    session: Session, learner_id: str, now: datetime, unlock_threshold: float = 0.6
 ) -> list[SkillProgress]:
+    """Mastery per skill in curriculum order: from the fitted knowledge-tracing model once one
+    exists (`hyperlearn learner refit`), before that from the per-skill Elo model."""
     learner = get_learner(session, learner_id)
     graph = repository.load_graph(session, learner.language)
     states = repository.skill_states(session, learner_id)
-    mastery = {skill_id: state.mastery for skill_id, state in states.items()}
+    mastery = knowledge.mastery(session, learner_id, now) or {
+        skill_id: state.mastery for skill_id, state in states.items()
+    }
     result = []
     for skill_id in graph.topological_order():
         skill = graph[skill_id]

@@ -125,6 +125,8 @@ class ItemRow(Base):
     record_id: Mapped[str] = mapped_column(String(200), default="")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set whenever the row or its skill/topic links change; readers use it to refresh caches.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ItemSkillRow(Base):
@@ -204,3 +206,28 @@ class LearnerMemoryParamsRow(Base):
     desired_retention: Mapped[float] = mapped_column(Float)
     fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     n_reviews: Mapped[int] = mapped_column(Integer, default=0)  # reviews the last fit used
+
+
+class KTModelRow(Base):
+    """A fitted knowledge-tracing model; the newest row is the one in use."""
+
+    __tablename__ = "kt_models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    n_attempts: Mapped[int] = mapped_column(Integer)
+    n_learners: Mapped[int] = mapped_column(Integer)
+    # HyperLearnKT.to_dict() plus the item and skill ids behind its indices.
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LearnerKTStateRow(Base):
+    """A learner's knowledge-tracing state under one model. Derived data: rebuilt from the
+    attempt log whenever it is missing or belongs to an older model."""
+
+    __tablename__ = "learner_kt_state"
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("kt_models.id", ondelete="CASCADE"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

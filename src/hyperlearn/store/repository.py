@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import (
@@ -92,6 +92,7 @@ def sync_content(
         else:
             updated += 1
         _fill_item_row(row, item)
+        row.updated_at = now
         session.flush()
         session.execute(delete(ItemSkillRow).where(ItemSkillRow.item_id == item.id))
         session.execute(delete(ItemTopicRow).where(ItemTopicRow.item_id == item.id))
@@ -184,6 +185,31 @@ def load_items(
         )
         for row in rows
     ]
+
+
+_CANDIDATE_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], list[Item]]] = {}
+
+
+def candidate_items(session: Session, language: Language) -> list[Item]:
+    """The enabled items of a language, as `load_items` gives them, cached per database until
+    an item is added, changed or disabled (then the cheap fingerprint query changes)."""
+    fingerprint = tuple(
+        session.execute(
+            select(
+                func.count(ItemRow.id),
+                func.max(ItemRow.created_at),
+                func.sum(case((ItemRow.disabled.is_(True), 1), else_=0)),
+                func.max(ItemRow.updated_at),
+            ).where(ItemRow.language == str(language))
+        ).one()
+    )
+    key = (session.get_bind().engine.url.render_as_string(), str(language))
+    cached = _CANDIDATE_CACHE.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    items = load_items(session, language)
+    _CANDIDATE_CACHE[key] = (fingerprint, items)
+    return items
 
 
 def load_topics(session: Session) -> list[Topic]:

@@ -113,8 +113,8 @@ def list_attempts(learner_id: str, session: SessionDep) -> Any:
     response_model=list[schemas.SkillProgressOut],
     tags=["practice"],
 )
-def read_progress(learner_id: str, session: SessionDep) -> Any:
-    return [_plain(p) for p in service.progress(session, learner_id)]
+def read_progress(learner_id: str, session: SessionDep, now: NowDep) -> Any:
+    return [_plain(p) for p in service.progress(session, learner_id, now)]
 
 
 @router.get(

@@ -128,7 +128,7 @@ def progress(request: Request, session: SessionDep, now: NowDep) -> Response:
     learner = _current_learner(request, session)
     if learner is None:
         return _to_onboarding()
-    rows = service.progress(session, learner.id)
+    rows = service.progress(session, learner.id, now)
     history = service.attempts(session, learner.id)
     return _page(
         request,
