@@ -29,8 +29,8 @@ run: install
 	$(BIN)/hyperlearn serve --host $(HOST) --port $(PORT)
 
 lint: dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: dev
 	$(BIN)/mypy

@@ -155,7 +155,12 @@ class PyBKTModel:
                 f"pyBKT runner returned {per_skill.shape} predictions for "
                 f"{len(log.skill_idx)} (attempt, skill) rows"
             )
+        # pyBKT's forward pass can overshoot 1 by a rounding error (seen: 1 + 2e-16 for a skill
+        # fitted with slip 0); anything further out is a real fault.
+        if not np.all(np.isfinite(per_skill)) or np.any(np.abs(per_skill - 0.5) > 0.5 + 1e-9):
+            raise RuntimeError("pyBKT returned probabilities outside [0, 1]")
+        per_skill = np.clip(per_skill.astype(np.float64), 0.0, 1.0)
         counts = np.diff(log.skill_ptr)
-        sums = np.add.reduceat(per_skill.astype(np.float64), log.skill_ptr[:-1])
+        sums = np.add.reduceat(per_skill, log.skill_ptr[:-1])
         result: FloatArray = sums / counts
         return result
