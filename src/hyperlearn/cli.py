@@ -276,3 +276,77 @@ def learner_export(
     finally:
         engine.dispose()
     console.print(f"Wrote {count} attempts to {path}.")
+
+
+@app.command("import")
+def import_corpus(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="m2, conllu or pairs.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files to import.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the files: en or ru.")],
+    source: Annotated[str | None, typer.Option(help="Source name shown with each item.")] = None,
+    licence: Annotated[str, typer.Option(help="Licence of the source.")] = "unknown",
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after N kept items.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build and verify, store nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Build verified exercises from a corpus (M2 learner errors, CoNLL-U treebanks, minimal
+    pairs). Re-importing the same file adds nothing."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from hyperlearn.content.importing.runner import ImportFailed, run_import
+    from hyperlearn.store.engine import make_engine, schema_is_current, session_factory
+
+    engine = make_engine(_settings(ctx).effective_database_url)
+    if not schema_is_current(engine):
+        errors.print("The database is missing or out of date: run `hyperlearn init` first.")
+        raise typer.Exit(1)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not errors.is_terminal,
+    )
+    try:
+        with progress:
+            task = progress.add_task("importing", total=None)
+            report = run_import(
+                fmt,
+                paths,
+                language=lang,
+                sessions=session_factory(engine),
+                source=source or ", ".join(p.name for p in paths),
+                licence=licence,
+                now=_now(),
+                limit=limit,
+                dry_run=dry_run,
+                on_progress=lambda run: progress.update(
+                    task,
+                    description=f"{run.read:,} records read, {run.kept:,} items kept, "
+                    f"{sum(run.dropped.values()):,} dropped",
+                ),
+            )
+    except (ImportFailed, UnicodeDecodeError) as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    console.print(
+        f"{report.read:,} records read, {report.generated:,} items generated, "
+        f"{report.kept:,} kept ({report.added:,} new), {report.seconds:.1f} s"
+        + (" [dry run: nothing stored]" if dry_run else "")
+    )
+    for reason, count in report.dropped.items():
+        console.print(f"  dropped {count:,}: {reason}", highlight=False)
+    for line in report.malformed[:20]:
+        console.print(f"  [yellow]{line}[/yellow]", highlight=False)
+    table = Table("skill", "items")
+    for skill_id, count in report.per_skill.items():
+        table.add_row(skill_id, f"{count:,}")
+    console.print(table)

@@ -104,6 +104,28 @@ def sync_content(
     return SyncCounts(topic_count, skill_count, added, updated)
 
 
+def add_items(session: Session, items: Sequence[Item], now: datetime) -> int:
+    """Insert the items that are not stored yet (ids are content hashes, so an item that is
+    already there is the same exercise); returns how many were new. Imports use this: a
+    re-import adds nothing and never rewrites what learners have answered."""
+    ids = [item.id for item in items]
+    present = set(session.scalars(select(ItemRow.id).where(ItemRow.id.in_(ids))))
+    new = [item for item in items if item.id not in present]
+    for item in new:
+        row = ItemRow(id=item.id, created_at=now, updated_at=now, disabled=False)
+        _fill_item_row(row, item)
+        session.add(row)
+    session.flush()
+    session.add_all(
+        ItemSkillRow(item_id=item.id, skill_id=s, position=n)
+        for item in new
+        for n, s in enumerate(item.skills)
+    )
+    session.add_all(ItemTopicRow(item_id=item.id, topic_id=t) for item in new for t in item.topics)
+    session.flush()
+    return len(new)
+
+
 def _fill_item_row(row: ItemRow, item: Item) -> None:
     row.language = str(item.language)
     row.type = str(item.type)
