@@ -350,3 +350,7 @@ def import_corpus(
     for skill_id, count in report.per_skill.items():
         table.add_row(skill_id, f"{count:,}")
     console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -135,3 +135,31 @@ def kt(
     errors.print(f"Wrote {', '.join(str(path) for path in written)}")
     if as_json:
         typer.echo(json.dumps(summary))
+
+
+@bench_app.command("import")
+def import_speed(
+    out: Annotated[Path, typer.Option(help="Folder for results.json.")] = Path(
+        "bench-results/import"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import speed and peak memory: UD English-EWT train (CoNLL-U) and ReLCo (M2), each in a
+    fresh process and database (targets: >= 2,000 sentences/s, < 300 MB)."""
+    from hyperlearn.evaluation.import_bench import default_targets, run
+
+    targets = default_targets()
+    missing = [str(t.path) for t in targets if not t.path.is_file()]
+    if missing:
+        Console(stderr=True).print(f"[red]missing corpus files: {', '.join(missing)}[/red]")
+        raise typer.Exit(1)
+    results = run(targets, out)
+    if as_json:
+        print(json.dumps(results))
+        return
+    for row in results:
+        Console().print(
+            f"{row['name']}: {row['records']:,} records in {row['seconds']} s "
+            f"({row['records_per_s']:,} records/s, {row['items_per_s']:,} items/s), "
+            f"{row['kept']:,} items kept, peak {row['peak_mb']} MB"
+        )

@@ -10,6 +10,7 @@ check of the skill's form.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from hyperlearn.content.bank import check_item
@@ -49,5 +50,9 @@ def verify(candidate: Candidate, graph: SkillGraph, topics: Mapping[str, Topic])
             return "judged incorrect but not the annotated error"
     problems = check_item(item, graph, topics, require_topics=False)
     if problems:
-        return problems[0].split(" '")[0].split(" (")[0][:80]
+        # Counter keys must not vary per item: quoted answers and details become "…".
+        return _QUOTED.sub("…", problems[0]).split(" (")[0][:80]
     return None
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
