@@ -147,7 +147,7 @@ def _read_graph(
                 name=str(entry["name"]),
                 explanation=str(entry["explanation"]).strip(),
                 example=str(entry.get("example") or ""),
-                prerequisites=_strings(entry.get("prerequisites")),
+                prerequisites=tuple(sorted(_strings(entry.get("prerequisites")))),
                 errant=_strings(entry.get("errant")),
                 ud_features=_strings(entry.get("ud_features")),
                 answer_forms=tuple(tuple(p) for p in entry.get("answer_forms") or ()),

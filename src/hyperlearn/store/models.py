@@ -96,6 +96,9 @@ class SkillRow(Base):
     example: Mapped[str] = mapped_column(Text, default="")
     errant: Mapped[list[str]] = mapped_column(JSON, default=list)
     ud_features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What a form check needs (see docs/content-format.md); empty lists when unchecked.
+    answer_forms: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
+    answer_grammemes: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
 
 
 class SkillEdgeRow(Base):
@@ -231,3 +234,12 @@ class LearnerKTStateRow(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("kt_models.id", ondelete="CASCADE"))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SkillGraphRow(Base):
+    """Per-language facts about the skill graph as a whole."""
+
+    __tablename__ = "skill_graphs"
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # Error types deliberately mapped to no skill (importers drop their edits by name).
+    unmapped_errant: Mapped[list[str]] = mapped_column(JSON, default=list)

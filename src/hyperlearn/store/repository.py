@@ -29,6 +29,7 @@ from hyperlearn.store.models import (
     LearnerSkillStateRow,
     LearnerTopicRow,
     SkillEdgeRow,
+    SkillGraphRow,
     SkillRow,
     TopicRow,
 )
@@ -69,9 +70,16 @@ def sync_content(
                     example=skill.example,
                     errant=list(skill.errant),
                     ud_features=list(skill.ud_features),
+                    answer_forms=[list(p) for p in skill.answer_forms],
+                    answer_grammemes=[sorted(a) for a in skill.answer_grammemes],
                 )
             )
             skill_count += 1
+        session.merge(
+            SkillGraphRow(
+                language=str(graph.language), unmapped_errant=sorted(graph.unmapped_errant)
+            )
+        )
         session.flush()
         ids = list(graph.skills)
         session.execute(delete(SkillEdgeRow).where(SkillEdgeRow.skill_id.in_(ids)))
@@ -149,6 +157,7 @@ def load_graph(session: Session, language: Language) -> SkillGraph:
     )
     for edge in edges:
         prerequisites[edge.skill_id].append(edge.prerequisite_id)
+    meta = session.get(SkillGraphRow, str(language))
     return SkillGraph.build(
         language,
         (
@@ -162,10 +171,13 @@ def load_graph(session: Session, language: Language) -> SkillGraph:
                 prerequisites=tuple(sorted(prerequisites[row.id])),
                 errant=tuple(row.errant),
                 ud_features=tuple(row.ud_features),
+                answer_forms=tuple(tuple(p) for p in row.answer_forms or ()),
+                answer_grammemes=tuple(frozenset(a) for a in row.answer_grammemes or ()),
                 name_native=row.name_native,
             )
             for row in rows
         ),
+        meta.unmapped_errant if meta is not None else (),
     )
 
 
