@@ -107,3 +107,16 @@ def test_judgement_accepts_only_its_verdict() -> None:
 def test_tokenize_keeps_contractions_and_splits_punctuation() -> None:
     tokens = [t.surface for t in tokenize("I don't know, do you?", Language.EN)]
     assert tokens == ["I", "don't", "know", ",", "do", "you"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("  Don\u2019t   STOP, Ёлка!  ", Language.RU),
+        ("He said \u00abhi\u00bb \u2014 twice...", Language.EN),
+        ("Straße ist groß.", Language.EN),
+        ("x\u0000y\u200bz", Language.EN),
+    ],
+)
+def test_normalize_is_the_joined_token_keys(text: str, language: Language) -> None:
+    assert normalize(text, language) == " ".join(t.key for t in tokenize(text, language))

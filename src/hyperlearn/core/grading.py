@@ -78,25 +78,26 @@ def _unicode_cleanup() -> dict[int, str]:
 
 
 def normalize(text: str, language: Language) -> str:
-    """The comparison key of a whole answer."""
-    return " ".join(t.key for t in tokenize(text, language))
+    """The comparison key of a whole answer: the keys of `tokenize`, joined (computed on the
+    whole string at once, as importers call this for every gap they verify)."""
+    keyed = clean_text(text).casefold()
+    if language is Language.RU:
+        keyed = keyed.replace("ё", "е")
+    keys: list[str] = _TOKEN.findall(keyed)
+    while keys and keys[-1] in _FINAL_PUNCTUATION:
+        keys.pop()
+    return " ".join(keys)
 
 
 def tokenize(text: str, language: Language) -> list[Token]:
-    tokens = [
-        Token(surface=m.group(), key=_token_key(m.group(), language))
-        for m in _TOKEN.finditer(clean_text(text))
-    ]
+    surfaces: list[str] = _TOKEN.findall(clean_text(text))
+    if language is Language.RU:
+        tokens = [Token(s, s.casefold().replace("ё", "е")) for s in surfaces]
+    else:
+        tokens = [Token(s, s.casefold()) for s in surfaces]
     while tokens and tokens[-1].key in _FINAL_PUNCTUATION:
         tokens.pop()
     return tokens
-
-
-def _token_key(token: str, language: Language) -> str:
-    key = token.casefold()
-    if language is Language.RU:
-        key = key.replace("ё", "е")
-    return key
 
 
 def same_answer(a: str, b: str, language: Language) -> bool:
