@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 
 from hyperlearn.core.kt.log import FloatArray, IntArray, InteractionLog
 from hyperlearn.core.kt.protocol import KnowledgeTracer
-from hyperlearn.evaluation.kt_data import LogProblem, Vocabularies, load_log
+from hyperlearn.evaluation.kt_data import Vocabularies, load_log
+from hyperlearn.records import RecordProblem
 
 METRICS = ("auc", "acc", "logloss", "rmse", "auc_first5", "fit_s", "predict_us_per_attempt")
 LOGLOSS_EPS = 1e-15
@@ -273,7 +274,7 @@ class Fold:
     n_skills: int
     train_file: str
     test_file: str
-    problems: list[LogProblem] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
 
 
 @dataclass

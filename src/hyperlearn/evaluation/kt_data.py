@@ -2,7 +2,7 @@
 
 Every reader streams its file line by line and returns `(InteractionLog, problems)`: a malformed
 record (wrong number of lines, columns of different lengths, a response that is not 0 or 1, an id
-that is not an integer) is skipped whole and reported as a `LogProblem` with its file and line;
+that is not an integer) is skipped whole and reported as a `RecordProblem` with its file and line;
 it never stops the load. Pass the same `Vocabularies` to the train and the test file of a fold so
 that a problem, a skill or a learner keeps one index in both logs.
 
@@ -40,24 +40,13 @@ from pathlib import Path
 from typing import Literal, TextIO, get_args
 
 from hyperlearn.core.kt.log import InteractionLog, LogBuilder, Vocabulary
+from hyperlearn.records import RecordProblem
 
 LogFormat = Literal["akt", "dkvmn", "pykt", "hyperlearn"]
 FORMATS: tuple[str, ...] = get_args(LogFormat)
 HYPERLEARN_COLUMNS = ("learner_id", "item_id", "skills", "correct", "answered_at")
 _TRUE = {"1", "true"}
 _FALSE = {"0", "false"}
-
-
-@dataclass(frozen=True)
-class LogProblem:
-    """One skipped (or, for a repeated learner, renamed) record: where it is and why."""
-
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
 
 
 @dataclass
@@ -90,7 +79,7 @@ class _Sink:
         self.vocab = vocab
         self.max_learners = max_learners
         self.builder = LogBuilder()
-        self.problems: list[LogProblem] = []
+        self.problems: list[RecordProblem] = []
         self._seen: dict[str, int] = {}
 
     @property
@@ -98,7 +87,7 @@ class _Sink:
         return self.max_learners is not None and len(self._seen) >= self.max_learners
 
     def problem(self, line: int, message: str) -> None:
-        self.problems.append(LogProblem(str(self.path), line, message))
+        self.problems.append(RecordProblem(str(self.path), line, message))
 
     def learner(self, label: str, line: int) -> int:
         times = self._seen.get(label, 0) + 1
@@ -133,7 +122,7 @@ def load_log(
     vocab: Vocabularies | None = None,
     *,
     max_learners: int | None = None,
-) -> tuple[InteractionLog, list[LogProblem]]:
+) -> tuple[InteractionLog, list[RecordProblem]]:
     """Read one file of format `fmt` (see the module docstring). `max_learners` keeps only the
     first N learners of the file, for quick runs."""
     readers = {

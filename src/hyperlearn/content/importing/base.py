@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hyperlearn.core import Item, Language, SkillGraph, Topic
+from hyperlearn.records import RecordProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +47,6 @@ class Candidate:
     evidence: Evidence
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
 @dataclass
 class ImportRun:
     """Shared state of one import: the context a builder needs and the counters it feeds."""
@@ -70,13 +61,13 @@ class ImportRun:
     generated: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
-    malformed_records: list[Malformed] = field(default_factory=list)
+    malformed_records: list[RecordProblem] = field(default_factory=list)
 
     def record_read(self) -> None:
         self.read += 1
 
     def malformed(self, path: Path, line: int, message: str) -> None:
-        self.malformed_records.append(Malformed(path.name, line, message))
+        self.malformed_records.append(RecordProblem(path.name, line, message))
         self.dropped["malformed record"] += 1
 
     def drop(self, reason: str) -> None:
