@@ -115,7 +115,7 @@ def practice(
                     f"Your learner id is [bold]{learner}[/bold] (use --learner next time)."
                 )
             while True:
-                exercise = service.next_exercise(session, learner, rng)
+                exercise = service.next_exercise(session, learner, rng, _now())
                 console.rule(f"{exercise.skill_name} · {exercise.level}")
                 console.print(exercise.text.replace("___", "[bold]_____[/bold]"))
                 if exercise.hint:

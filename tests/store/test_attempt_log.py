@@ -79,7 +79,7 @@ def test_skill_state_can_be_rebuilt_from_the_log(database_url: str, bank: Bank) 
 
         rng = random.Random(3)
         for n in range(12):
-            exercise = service.next_exercise(session, learner.id, rng)
+            exercise = service.next_exercise(session, learner.id, rng, T0 + timedelta(minutes=n))
             service.submit_answer(
                 session,
                 learner.id,

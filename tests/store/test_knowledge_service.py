@@ -36,7 +36,8 @@ def practise(url: str, bank: Bank, learners: int, answers: int, seed: int) -> li
             ids.append(learner.id)
             seen: dict[str, int] = {}
             for k in range(answers):
-                exercise = service.next_exercise(session, learner.id, rng)
+                when = T0 + timedelta(hours=n, minutes=2 * k)
+                exercise = service.next_exercise(session, learner.id, rng, when)
                 practice = seen.get(exercise.skill_id, 0)
                 right = rng.random() < min(0.35 + 0.12 * practice, 0.95)
                 seen[exercise.skill_id] = practice + 1
@@ -85,7 +86,7 @@ def test_refit_then_online_updates_in_the_attempt_transaction(
         assert before is not None
         failures_before = before.state["total_failures"]
         successes_before = before.state["total_successes"]
-        exercise = service.next_exercise(session, learner, random.Random(1))
+        exercise = service.next_exercise(session, learner, random.Random(1), T0 + timedelta(days=2))
         service.submit_answer(
             session,
             learner,

@@ -83,7 +83,10 @@ def test_next_exercise_hides_the_answer_and_gives_reasons(client: TestClient) ->
     learner = onboard(client)
     exercise = client.get(f"/api/learners/{learner['id']}/next").json()
     assert "answers" not in exercise and "accepted" not in exercise
-    assert exercise["reasons"][0]["factor"] == "weak_skill"
+    factors = [r["factor"] for r in exercise["reasons"]]
+    assert factors[0] == "need" and exercise["policy"] == "hybrid"
+    contributions = [r["contribution"] for r in exercise["reasons"]]
+    assert contributions == sorted(contributions, reverse=True) and contributions[0] > 0
     assert exercise["language"] == "en"
     if exercise["type"] in ("cloze", "choice"):
         assert exercise["text"].count("___") == 1

@@ -9,7 +9,17 @@ from hyperlearn.core.grading import DiffOp, Grade, grade, normalize, same_answer
 from hyperlearn.core.items import GAP, HYPERLEARN_STARTER, Item, ItemType, Provenance, item_id
 from hyperlearn.core.language import CEFRLevel, Language
 from hyperlearn.core.learner import LearnerModelConfig, SkillState
-from hyperlearn.core.policy import LearnerProfile, Reason, Recommendation, WeakestSkillPolicy
+from hyperlearn.core.policy import (
+    CandidateSet,
+    HybridPolicy,
+    MasteryPolicy,
+    Policy,
+    PolicyState,
+    RandomPolicy,
+    Ranked,
+    Reason,
+    policy_named,
+)
 from hyperlearn.core.skills import Skill, SkillGraph, SkillGraphError
 from hyperlearn.core.topics import Topic
 
@@ -18,25 +28,30 @@ __all__ = [
     "HYPERLEARN_STARTER",
     "Attempt",
     "CEFRLevel",
+    "CandidateSet",
     "DiffOp",
     "Grade",
+    "HybridPolicy",
     "Item",
     "ItemType",
     "Language",
     "LearnerModelConfig",
-    "LearnerProfile",
+    "MasteryPolicy",
+    "Policy",
+    "PolicyState",
     "Provenance",
+    "RandomPolicy",
+    "Ranked",
     "Reason",
-    "Recommendation",
     "Skill",
     "SkillGraph",
     "SkillGraphError",
     "SkillState",
     "Topic",
-    "WeakestSkillPolicy",
     "grade",
     "item_id",
     "normalize",
+    "policy_named",
     "require_utc",
     "same_answer",
     "tokenize",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,27 +19,26 @@ from hyperlearn.core import (
     Item,
     ItemType,
     Language,
-    LearnerProfile,
     Reason,
     SkillGraph,
     SkillState,
-    WeakestSkillPolicy,
     grade,
     require_utc,
 )
 from hyperlearn.core import learner as learner_model
 from hyperlearn.core.grading import clean_text, error_location, tokenize
-from hyperlearn.service import knowledge
+from hyperlearn.service import knowledge, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service.errors import Conflict, InvalidInput, NotFound
 from hyperlearn.store import repository
 from hyperlearn.store.models import AttemptRow, LearnerRow, LearnerTopicRow
 
+if TYPE_CHECKING:
+    from hyperlearn.content.themed import ThemedGenerator
+
 MAX_ANSWER_CHARS = 2000
 MAX_NAME_CHARS = 100
 MAX_KEY_CHARS = 100
-HISTORY_FOR_POLICY = 60
-DEFAULT_POLICY = WeakestSkillPolicy()
 _E = TypeVar("_E", Language, CEFRLevel)
 
 
@@ -50,6 +50,7 @@ class LearnerView:
     level: CEFRLevel
     interests: list[str]
     created_at: datetime
+    policy: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class ExerciseView:
     level: CEFRLevel
     topics: list[str]
     reasons: list[Reason]
+    policy: str
     source: str
     licence: str
 
@@ -165,6 +167,7 @@ def get_learner(session: Session, learner_id: str) -> LearnerView:
         level=CEFRLevel(row.level),
         interests=repository.learner_interests(session, row.id),
         created_at=row.created_at,
+        policy=row.policy,
     )
 
 
@@ -172,23 +175,15 @@ def next_exercise(
     session: Session,
     learner_id: str,
     rng: random.Random,
-    policy: WeakestSkillPolicy = DEFAULT_POLICY,
+    now: datetime,
+    themed: bool = True,
 ) -> ExerciseView:
-    learner = get_learner(session, learner_id)
-    graph = repository.load_graph(session, learner.language)
-    candidates = repository.candidate_items(session, learner.language)
-    states = repository.skill_states(session, learner_id)
-    recommendation = policy.choose(
-        LearnerProfile(learner.level, frozenset(learner.interests)),
-        graph,
-        candidates,
-        {skill_id: state.mastery for skill_id, state in states.items()},
-        repository.recent_item_ids(session, learner_id, HISTORY_FOR_POLICY),
-        rng,
-    )
-    if recommendation is None:
-        raise NotFound(f"no exercises available for language {learner.language}")
-    item = recommendation.item
+    """The exercise the learner's policy ranks first, with its reasons. With `themed`, the
+    hybrid policy may have one built from templates on a topic the learner likes."""
+    maker = themed_maker(session) if themed else None
+    choice = recommend.choose(session, learner_id, now, rng, maker)
+    item = choice.item
+    graph = repository.cached_graph(session, item.language)
     options = list(item.options)
     if item.type is ItemType.CHOICE:
         rng.shuffle(options)
@@ -204,10 +199,33 @@ def next_exercise(
         skill_name=skill.name,
         level=item.level,
         topics=list(item.topics),
-        reasons=list(recommendation.reasons),
+        reasons=list(choice.reasons),
+        policy=choice.policy,
         source=item.provenance.source,
         licence=item.provenance.licence,
     )
+
+
+def themed_maker(session: Session) -> recommend.ThemedMaker:
+    """Themed items from the bundled templates, for the stored skill graph and topics. The
+    templates load on the first request for one (once per process: read-only package data)."""
+
+    def make(language: Language, skill_id: str, topic_id: str, rng: random.Random) -> Item | None:
+        generator = _themed_generator()
+        if not generator.supports(language, skill_id, topic_id):
+            return None
+        graph = repository.cached_graph(session, language)
+        topics = {t.id: t for t in repository.load_topics(session)}
+        return generator.generate(language, skill_id, topic_id, rng, graph, topics)
+
+    return make
+
+
+@functools.cache
+def _themed_generator() -> ThemedGenerator:
+    from hyperlearn.content.themed import ThemedGenerator
+
+    return ThemedGenerator.load()
 
 
 def submit_answer(

@@ -75,6 +75,14 @@ class LearnerRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     level: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Recommender settings (hyperlearn.core.policy): which policy, the desirable-difficulty band
+    # (None: the policy's default), the level the learner aims for (None: one above `level`).
+    policy: Mapped[str] = mapped_column(String(16), default="hybrid", server_default="hybrid")
+    band_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    band_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    goal_level: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # Free-text interests ("I follow Formula 1"); matched semantically with the [embed] extra.
+    interests_text: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class LearnerTopicRow(Base):
@@ -173,6 +181,8 @@ class LearnerSkillStateRow(Base):
     )
     skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"), primary_key=True)
     ability: Mapped[float] = mapped_column(Float)
+    # BKT P(known); None in rows from before migration 0005 (readers derive it from ability).
+    known: Mapped[float | None] = mapped_column(Float, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     correct: Mapped[int] = mapped_column(Integer, default=0)
     last_practised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -243,3 +253,34 @@ class SkillGraphRow(Base):
     language: Mapped[str] = mapped_column(String(8), primary_key=True)
     # Error types deliberately mapped to no skill (importers drop their edits by name).
     unmapped_errant: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class LearnerItemEventRow(Base):
+    """Engagement signals the interest profile learns from: like, dislike, skip, report."""
+
+    __tablename__ = "learner_item_events"
+    __table_args__ = (Index("ix_learner_item_events_learner_time", "learner_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemReportRow(Base):
+    """A learner's report that an item is wrong. An open report withholds the item from every
+    learner until a teacher resolves it."""
+
+    __tablename__ = "item_reports"
+    __table_args__ = (Index("ix_item_reports_status", "status", "item_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    learner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("learners.id", ondelete="SET NULL"), nullable=True
+    )
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(
+        String(16), default="open"
+    )  # open, fixed, disabled, restored
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import (
+    CandidateSet,
     CEFRLevel,
     Item,
     ItemType,
@@ -22,9 +24,11 @@ from hyperlearn.core import (
 )
 from hyperlearn.store.models import (
     AttemptRow,
+    ItemReportRow,
     ItemRow,
     ItemSkillRow,
     ItemTopicRow,
+    LearnerItemEventRow,
     LearnerRow,
     LearnerSkillStateRow,
     LearnerTopicRow,
@@ -222,6 +226,8 @@ def load_items(
 
 
 _CANDIDATE_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], list[Item]]] = {}
+_GRAPH_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], SkillGraph]] = {}
+_SET_CACHE: dict[tuple[str, str], tuple[list[Item], SkillGraph, CandidateSet]] = {}
 
 
 def candidate_items(session: Session, language: Language) -> list[Item]:
@@ -237,13 +243,58 @@ def candidate_items(session: Session, language: Language) -> list[Item]:
             ).where(ItemRow.language == str(language))
         ).one()
     )
-    key = (session.get_bind().engine.url.render_as_string(), str(language))
+    key = (_database_key(session), str(language))
     cached = _CANDIDATE_CACHE.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
     items = load_items(session, language)
     _CANDIDATE_CACHE[key] = (fingerprint, items)
     return items
+
+
+def cached_graph(session: Session, language: Language) -> SkillGraph:
+    """`load_graph`, kept until the skills change. The fingerprint (counts and text lengths of
+    a few dozen rows) is cheap next to building the graph, and it sees a `hyperlearn init` run
+    by another process."""
+    fingerprint = tuple(
+        session.execute(
+            select(
+                func.count(SkillRow.id),
+                func.sum(func.length(SkillRow.name) + func.length(SkillRow.explanation)),
+                func.sum(func.length(SkillRow.level)),
+                select(func.count())
+                .select_from(SkillEdgeRow)
+                .join(SkillRow, SkillRow.id == SkillEdgeRow.skill_id)
+                .where(SkillRow.language == str(language))
+                .scalar_subquery(),
+            ).where(SkillRow.language == str(language))
+        ).one()
+    )
+    key = (_database_key(session), str(language))
+    cached = _GRAPH_CACHE.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    graph = load_graph(session, language)
+    _GRAPH_CACHE[key] = (fingerprint, graph)
+    return graph
+
+
+def candidate_set(session: Session, language: Language) -> CandidateSet:
+    """The enabled items as the policies' columnar `CandidateSet`, rebuilt only when the items
+    or the skill graph change."""
+    graph = cached_graph(session, language)
+    items = candidate_items(session, language)
+    key = (_database_key(session), str(language))
+    cached = _SET_CACHE.get(key)
+    if cached is not None and cached[0] is items and cached[1] is graph:
+        return cached[2]
+    built = CandidateSet(items, graph)
+    _SET_CACHE[key] = (items, graph, built)
+    return built
+
+
+def _database_key(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string()
 
 
 def load_topics(session: Session) -> list[Topic]:
@@ -269,7 +320,13 @@ def skill_states(
         query = query.with_for_update()
     return {
         row.skill_id: SkillState(
-            row.skill_id, row.ability, row.attempts, row.correct, row.last_practised_at
+            row.skill_id,
+            row.ability,
+            row.attempts,
+            row.correct,
+            row.last_practised_at,
+            # Rows from before migration 0005 have no BKT estimate: the success rate stands in.
+            known=row.known if row.known is not None else 1.0 / (1.0 + math.exp(-row.ability)),
         )
         for row in session.scalars(query)
     }
@@ -285,6 +342,7 @@ def save_skill_states(session: Session, learner_id: str, states: Iterable[SkillS
         row.attempts = state.attempts
         row.correct = state.correct
         row.last_practised_at = state.last_practised
+        row.known = state.known
 
 
 def recent_item_ids(session: Session, learner_id: str, limit: int) -> list[str]:
@@ -300,3 +358,56 @@ def recent_item_ids(session: Session, learner_id: str, limit: int) -> list[str]:
 
 def get_learner(session: Session, learner_id: str) -> LearnerRow | None:
     return session.get(LearnerRow, learner_id)
+
+
+def withheld_item_ids(session: Session) -> frozenset[str]:
+    """Items with an open report: nobody is shown them until a teacher has looked."""
+    query = select(ItemReportRow.item_id).where(ItemReportRow.status == "open").distinct()
+    return frozenset(session.scalars(query))
+
+
+def add_event(session: Session, learner_id: str, item_id: str, kind: str, now: datetime) -> None:
+    session.add(
+        LearnerItemEventRow(learner_id=learner_id, item_id=item_id, kind=kind, created_at=now)
+    )
+
+
+def engagement_events(
+    session: Session, learner_id: str, limit: int
+) -> list[tuple[str, tuple[str, ...], datetime]]:
+    """(kind, topics of the item, when) of the learner's last `limit` events, oldest first."""
+    rows = session.execute(
+        select(
+            LearnerItemEventRow.kind, LearnerItemEventRow.item_id, LearnerItemEventRow.created_at
+        )
+        .where(LearnerItemEventRow.learner_id == learner_id)
+        .order_by(LearnerItemEventRow.id.desc())
+        .limit(limit)
+    ).all()
+    topics = _topics_of(session, {item_id for _, item_id, _ in rows})
+    return [(kind, topics.get(item_id, ()), at) for kind, item_id, at in reversed(rows)]
+
+
+def recent_answers(
+    session: Session, learner_id: str, limit: int
+) -> list[tuple[str, tuple[str, ...], datetime]]:
+    """(item id, its topics, when) of the learner's last `limit` answers, oldest first."""
+    rows = session.execute(
+        select(AttemptRow.item_id, AttemptRow.answered_at)
+        .where(AttemptRow.learner_id == learner_id)
+        .order_by(AttemptRow.id.desc())
+        .limit(limit)
+    ).all()
+    topics = _topics_of(session, {item_id for item_id, _ in rows})
+    return [(item_id, topics.get(item_id, ()), at) for item_id, at in reversed(rows)]
+
+
+def _topics_of(session: Session, item_ids: set[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    if item_ids:
+        query = select(ItemTopicRow.item_id, ItemTopicRow.topic_id).where(
+            ItemTopicRow.item_id.in_(sorted(item_ids))
+        )
+        for item_id, topic_id in session.execute(query):
+            found.setdefault(item_id, []).append(topic_id)
+    return {item_id: tuple(sorted(topics)) for item_id, topics in found.items()}

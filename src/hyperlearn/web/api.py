@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from hyperlearn.core import Language
-from hyperlearn.service import InvalidInput
+from hyperlearn.service import InvalidInput, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
@@ -80,8 +80,83 @@ def read_learner(learner_id: str, session: SessionDep) -> Any:
 
 
 @router.get("/learners/{learner_id}/next", response_model=schemas.Exercise, tags=["practice"])
-def next_exercise(learner_id: str, session: SessionDep, rng: RngDep) -> Any:
-    return _plain(service.next_exercise(session, learner_id, rng))
+def next_exercise(learner_id: str, session: SessionDep, rng: RngDep, now: NowDep) -> Any:
+    """The exercise the learner's policy ranks first, with the reasons for it."""
+    return _plain(service.next_exercise(session, learner_id, rng, now))
+
+
+@router.post(
+    "/learners/{learner_id}/signals",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["practice"],
+)
+def record_signal(
+    learner_id: str, body: schemas.SignalCreate, session: SessionDep, now: NowDep
+) -> None:
+    """A like, dislike or skip on an item; the learner's interest profile learns from it."""
+    recommend.record_signal(session, learner_id, body.item_id, body.signal, now)
+
+
+@router.post(
+    "/items/{item_id}/reports",
+    response_model=schemas.ReportOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["practice"],
+)
+def report_item(
+    item_id: str, body: schemas.ReportCreate, session: SessionDep, now: NowDep
+) -> schemas.ReportOut:
+    """Report an item as wrong: nobody is shown it until a teacher has looked at it."""
+    report_id = recommend.report_item(session, body.learner_id, item_id, body.reason, now)
+    return schemas.ReportOut(id=report_id, item_id=item_id, status="open")
+
+
+@router.get(
+    "/learners/{learner_id}/settings", response_model=schemas.SettingsOut, tags=["learners"]
+)
+def read_settings(learner_id: str, session: SessionDep) -> schemas.SettingsOut:
+    return _settings_out(recommend.settings(session, learner_id))
+
+
+@router.patch(
+    "/learners/{learner_id}/settings", response_model=schemas.SettingsOut, tags=["learners"]
+)
+def change_settings(
+    learner_id: str, body: schemas.SettingsUpdate, session: SessionDep
+) -> schemas.SettingsOut:
+    """Policy (hybrid, mastery, random), desirable-difficulty band and goal level."""
+    band = None
+    if body.band_low is not None or body.band_high is not None:
+        if body.band_low is None or body.band_high is None:
+            raise InvalidInput("give both band_low and band_high")
+        band = (body.band_low, body.band_high)
+    return _settings_out(
+        recommend.update_settings(
+            session, learner_id, policy=body.policy, band=band, goal_level=body.goal_level
+        )
+    )
+
+
+@router.get(
+    "/learners/{learner_id}/interests", response_model=list[schemas.InterestOut], tags=["learners"]
+)
+def read_interests(learner_id: str, session: SessionDep, now: NowDep) -> Any:
+    """The interest profile: stated topics and what was learned from engagement, strongest
+    first."""
+    service.get_learner(session, learner_id)
+    weights = recommend.interests(session, learner_id, now)
+    ordered = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [schemas.InterestOut(topic=t, weight=round(w, 4)) for t, w in ordered]
+
+
+def _settings_out(found: recommend.RecommenderSettings) -> schemas.SettingsOut:
+    return schemas.SettingsOut(
+        policy=found.policy,
+        band_low=found.band[0],
+        band_high=found.band[1],
+        goal_level=str(found.goal_level),
+        desired_retention=found.desired_retention,
+    )
 
 
 @router.post("/learners/{learner_id}/attempts", response_model=schemas.Feedback, tags=["practice"])

@@ -87,11 +87,11 @@ def logout() -> Response:
 
 
 @router.get("/practice", response_class=HTMLResponse)
-def practice(request: Request, session: SessionDep, rng: RngDep) -> Response:
+def practice(request: Request, session: SessionDep, rng: RngDep, now: NowDep) -> Response:
     learner = _current_learner(request, session)
     if learner is None:
         return _to_onboarding()
-    exercise = service.next_exercise(session, learner.id, rng)
+    exercise = service.next_exercise(session, learner.id, rng, now)
     return _page(
         request,
         "practice.html",

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from hyperlearn.service.practice import MAX_ANSWER_CHARS, MAX_KEY_CHARS, MAX_NAME_CHARS
+from hyperlearn.service.recommend import MAX_REPORT_CHARS
 
 
 class Health(BaseModel):
@@ -28,10 +29,12 @@ class Learner(BaseModel):
     level: str
     interests: list[str]
     created_at: datetime
+    policy: str
 
 
 class ReasonOut(BaseModel):
     factor: str
+    contribution: float
     text: str
 
 
@@ -47,6 +50,7 @@ class Exercise(BaseModel):
     level: str
     topics: list[str]
     reasons: list[ReasonOut]
+    policy: str
     source: str
     licence: str
 
@@ -134,3 +138,42 @@ class DueReviewOut(BaseModel):
     item_id: str
     retrievability: float = Field(description="Predicted probability of recall now (FSRS).")
     due: datetime
+
+
+class SignalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Field(min_length=1, max_length=64)
+    signal: str = Field(examples=["like", "dislike", "skip"])
+
+
+class ReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    learner_id: str = Field(min_length=1, max_length=36)
+    reason: str = Field(default="", max_length=MAX_REPORT_CHARS)
+
+
+class ReportOut(BaseModel):
+    id: int
+    item_id: str
+    status: str
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str | None = Field(default=None, examples=["hybrid", "mastery", "random"])
+    band_low: float | None = Field(default=None, ge=0.0, le=1.0)
+    band_high: float | None = Field(default=None, ge=0.0, le=1.0)
+    goal_level: str | None = Field(default=None, examples=["B1"])
+
+
+class SettingsOut(BaseModel):
+    policy: str
+    band_low: float
+    band_high: float
+    goal_level: str
+    desired_retention: float
+
+
+class InterestOut(BaseModel):
+    topic: str
+    weight: float

@@ -1,0 +1,287 @@
+"""The recommender as use cases: what a policy may know about a learner, the next exercise with
+its reasons, engagement signals, item reports and per-learner recommender settings.
+
+The policy sees estimates only: the learner model's skill states, the memory model's recall
+probabilities, the interest profile learned from stated topics and engagement events. When the
+hybrid policy finds no stored item on a liked topic for the skill the learner needs most, the
+template engine builds one (answer computed by the morphology engines, checked by the verifier)
+and stores it like any other item.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hyperlearn.core import (
+    CandidateSet,
+    CEFRLevel,
+    HybridPolicy,
+    Item,
+    Language,
+    PolicyState,
+    Ranked,
+    Reason,
+    policy_named,
+    require_utc,
+)
+from hyperlearn.core.interests import EngagementEvent, Signal, interest_weights
+from hyperlearn.core.memory import MemoryModel
+from hyperlearn.core.policy import DEFAULT_BAND, POLICIES
+from hyperlearn.service.errors import InvalidInput, NotFound
+from hyperlearn.store import memory_repo, repository
+from hyperlearn.store.models import ItemReportRow, LearnerRow
+
+HISTORY_FOR_POLICY = 60
+EVENTS_FOR_INTERESTS = 500
+ANSWERS_FOR_INTERESTS = 200
+MAX_REPORT_CHARS = 500
+USER_SIGNALS = (Signal.LIKE, Signal.DISLIKE, Signal.SKIP)
+
+# Builds a verified themed item for (language, skill, topic), or None. Injected so the service
+# does not depend on how (or whether) templates are available.
+ThemedMaker = Callable[[Language, str, str, random.Random], Item | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    item: Item
+    reasons: tuple[Reason, ...]
+    policy: str
+    themed: bool  # built for this learner from templates
+
+
+@dataclass(frozen=True, slots=True)
+class RecommenderSettings:
+    policy: str
+    band: tuple[float, float]
+    goal_level: CEFRLevel
+    desired_retention: float
+
+
+def policy_state(session: Session, learner: LearnerRow, now: datetime) -> PolicyState:
+    """Everything the policies may use about a learner, estimated from their log."""
+    require_utc(now)
+    language = Language(learner.language)
+    level = CEFRLevel(learner.level)
+    params = memory_repo.memory_params(session, learner.id)
+    memory = MemoryModel(params)
+    recall = {
+        item_id: memory.retrievability(state, now)
+        for item_id, state in memory_repo.review_states(session, learner.id).items()
+    }
+    return PolicyState(
+        level=level,
+        skills=repository.skill_states(session, learner.id),
+        interests=interests(session, learner.id, now),
+        history=repository.recent_item_ids(session, learner.id, HISTORY_FOR_POLICY),
+        retrievability=recall,
+        target_retention=params.desired_retention,
+        band=_band(learner),
+        excluded=repository.withheld_item_ids(session),
+        goal_level=CEFRLevel(learner.goal_level) if learner.goal_level else None,
+        topic_names={t.id: t.name(str(language)) for t in repository.load_topics(session)},
+    )
+
+
+def interests(session: Session, learner_id: str, now: datetime) -> dict[str, float]:
+    """Topic weights: stated topics, plus likes, skips and answers, fading with time."""
+    events = [
+        EngagementEvent(Signal(kind), topics, at)
+        for kind, topics, at in repository.engagement_events(
+            session, learner_id, EVENTS_FOR_INTERESTS
+        )
+    ]
+    events += [
+        EngagementEvent(Signal.ANSWER, topics, at)
+        for _, topics, at in repository.recent_answers(session, learner_id, ANSWERS_FOR_INTERESTS)
+    ]
+    events.sort(key=lambda e: e.at)
+    return interest_weights(repository.learner_interests(session, learner_id), events, now)
+
+
+def choose(
+    session: Session,
+    learner_id: str,
+    now: datetime,
+    rng: random.Random,
+    themed: ThemedMaker | None = None,
+) -> Choice:
+    """The next exercise for the learner under their policy, with the policy's reasons."""
+    learner = _learner(session, learner_id)
+    language = Language(learner.language)
+    candidates = repository.candidate_set(session, language)
+    state = policy_state(session, learner, now)
+    policy = policy_named(learner.policy)
+    if themed is not None and isinstance(policy, HybridPolicy):
+        made = _themed(session, policy, state, candidates, now, rng, themed, language)
+        if made is not None:
+            return made
+    ranked = policy.rank(state, candidates, now, rng, limit=1)
+    if not ranked:
+        raise NotFound(f"no exercises available for language {language}")
+    return Choice(ranked[0].item, ranked[0].reasons, policy.name, themed=False)
+
+
+def rank(
+    session: Session, learner_id: str, now: datetime, rng: random.Random, limit: int = 10
+) -> list[Ranked]:
+    """The policy's top `limit` items (for inspection; nothing is generated or stored)."""
+    learner = _learner(session, learner_id)
+    candidates = repository.candidate_set(session, Language(learner.language))
+    state = policy_state(session, learner, now)
+    return policy_named(learner.policy).rank(state, candidates, now, rng, limit=limit)
+
+
+def _themed(
+    session: Session,
+    policy: HybridPolicy,
+    state: PolicyState,
+    candidates: CandidateSet,
+    now: datetime,
+    rng: random.Random,
+    themed: ThemedMaker,
+    language: Language,
+) -> Choice | None:
+    wanted = policy.themed_request(state, candidates, now)
+    if wanted is None:
+        return None
+    skill_id, topic_id = wanted
+    item = themed(language, skill_id, topic_id, rng)
+    if item is None or item.id in state.excluded:
+        return None
+    repository.add_items(session, [item], now)
+    session.commit()
+    skill = candidates.graph[skill_id]
+    topic = state.topic_names.get(topic_id, topic_id)
+    reasons = (
+        Reason("need", 1.0, f"{skill.name} is the skill you need most now."),
+        Reason("interest", 1.0, f"It is about {topic}, which you like."),
+        Reason("themed", 0.0, "Made for you from HyperLearn's templates; the answer is checked."),
+    )
+    return Choice(item, reasons, policy.name, themed=True)
+
+
+# -- engagement and reports ----------------------------------------------------------------------
+
+
+def record_signal(
+    session: Session, learner_id: str, item_id: str, signal: str, now: datetime
+) -> None:
+    """A like, dislike or skip on an item: the interest profile learns from it."""
+    require_utc(now)
+    try:
+        kind = Signal(signal)
+    except ValueError:
+        kind = None
+    if kind not in USER_SIGNALS:
+        allowed = ", ".join(str(s) for s in USER_SIGNALS)
+        raise InvalidInput(f"unknown signal {signal!r}; use one of {allowed}")
+    _learner(session, learner_id)
+    _require_item(session, item_id)
+    repository.add_event(session, learner_id, item_id, str(kind), now)
+    session.commit()
+
+
+def report_item(session: Session, learner_id: str, item_id: str, reason: str, now: datetime) -> int:
+    """Report an item as wrong: it is withheld from every learner until a teacher resolves the
+    report. Returns the report id."""
+    require_utc(now)
+    reason = " ".join(reason.split())
+    if len(reason) > MAX_REPORT_CHARS:
+        raise InvalidInput(f"a report has at most {MAX_REPORT_CHARS} characters")
+    _learner(session, learner_id)
+    _require_item(session, item_id)
+    row = ItemReportRow(
+        item_id=item_id, learner_id=learner_id, reason=reason, status="open", created_at=now
+    )
+    session.add(row)
+    repository.add_event(session, learner_id, item_id, str(Signal.REPORT), now)
+    session.commit()
+    return row.id
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+def settings(session: Session, learner_id: str) -> RecommenderSettings:
+    learner = _learner(session, learner_id)
+    level = CEFRLevel(learner.level)
+    return RecommenderSettings(
+        policy=learner.policy,
+        band=_band(learner),
+        goal_level=CEFRLevel(learner.goal_level)
+        if learner.goal_level
+        else CEFRLevel.from_rank(level.rank + 1),
+        desired_retention=memory_repo.memory_params(session, learner_id).desired_retention,
+    )
+
+
+def update_settings(
+    session: Session,
+    learner_id: str,
+    *,
+    policy: str | None = None,
+    band: tuple[float, float] | None = None,
+    goal_level: str | None = None,
+) -> RecommenderSettings:
+    """Change the learner's policy, desirable-difficulty band or goal level; all or nothing."""
+    learner = _learner(session, learner_id)
+    if policy is not None and policy not in POLICIES:
+        raise InvalidInput(f"unknown policy {policy!r}; use one of {', '.join(sorted(POLICIES))}")
+    if band is not None:
+        low, high = band
+        if not 0.05 <= low < high <= 0.99:
+            raise InvalidInput("the band needs 0.05 <= low < high <= 0.99 (success probabilities)")
+    goal = None
+    if goal_level is not None:
+        try:
+            goal = CEFRLevel(goal_level)
+        except ValueError:
+            levels = ", ".join(str(v) for v in CEFRLevel)
+            raise InvalidInput(f"unknown goal level {goal_level!r}; use one of {levels}") from None
+    if policy is not None:
+        learner.policy = policy
+    if band is not None:
+        learner.band_low, learner.band_high = band
+    if goal is not None:
+        learner.goal_level = str(goal)
+    session.commit()
+    return settings(session, learner_id)
+
+
+def _band(learner: LearnerRow) -> tuple[float, float]:
+    if learner.band_low is None or learner.band_high is None:
+        return DEFAULT_BAND
+    return (learner.band_low, learner.band_high)
+
+
+def _learner(session: Session, learner_id: str) -> LearnerRow:
+    row = repository.get_learner(session, learner_id)
+    if row is None:
+        raise NotFound(f"no learner with id {learner_id!r}")
+    return row
+
+
+def _require_item(session: Session, item_id: str) -> None:
+    if not repository.load_items(session, ids=[item_id]):
+        raise NotFound(f"no item with id {item_id!r}")
+
+
+__all__ = [
+    "Choice",
+    "RecommenderSettings",
+    "ThemedMaker",
+    "choose",
+    "interests",
+    "policy_state",
+    "rank",
+    "record_signal",
+    "report_item",
+    "settings",
+    "update_settings",
+]
