@@ -16,6 +16,7 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from hyperlearn.evaluation.cli import bench_app
+from hyperlearn.reading_cli import bench_reading, texts_app
 from hyperlearn.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="HyperLearn: personalised language practice.")
@@ -26,6 +27,8 @@ learner_app = typer.Typer(
 )
 app.add_typer(learner_app, name="learner")
 app.add_typer(bench_app, name="bench")
+app.add_typer(texts_app, name="texts")
+bench_app.command("reading")(bench_reading)
 console = Console()
 errors = Console(stderr=True)
 

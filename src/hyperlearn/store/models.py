@@ -284,3 +284,45 @@ class ItemReportRow(Base):
     )  # open, fixed, disabled, restored
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReadingTextRow(Base):
+    """A reading text: its cleaned body (paragraphs joined by blank lines), sentence offsets
+    into the body, estimated level and provenance. The id is a hash of language and body, so
+    importing the same text twice stores it once."""
+
+    __tablename__ = "reading_texts"
+    __table_args__ = (Index("ix_reading_texts_language", "language", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # [[start, end, paragraph], ...] per sentence, offsets into body.
+    sentences: Mapped[list[list[int]]] = mapped_column(JSON)
+    level: Mapped[str | None] = mapped_column(String(2), nullable=True)  # None: no sentences
+    label: Mapped[str] = mapped_column(String(40), default="")  # the source's own level name
+    source: Mapped[str] = mapped_column(String(200))
+    licence: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("learners.id", ondelete="SET NULL"), nullable=True
+    )  # the learner who pasted it; None for imported texts
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReadingQuestionRow(Base):
+    """A question of a text: the item a learner answers, and where its answer stands in the
+    text (the grounding checker verified it before the row was written)."""
+
+    __tablename__ = "reading_questions"
+    text_id: Mapped[str] = mapped_column(
+        ForeignKey("reading_texts.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # cloze, vocabulary, wh, true_false
+    prompt: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    answer_start: Mapped[int] = mapped_column(Integer)
+    answer_end: Mapped[int] = mapped_column(Integer)
+    sentence: Mapped[int] = mapped_column(Integer)

@@ -17,6 +17,7 @@ from hyperlearn.service import Conflict, InvalidInput, NotFound, ServiceError
 from hyperlearn.settings import Settings
 from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.web import api, pages
+from hyperlearn.web import reading as reading_web
 
 STATIC = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {
@@ -80,6 +81,8 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(reading_web.router)
+    app.include_router(reading_web.api_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

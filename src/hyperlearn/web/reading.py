@@ -1,0 +1,138 @@
+"""Reading practice pages and JSON: choose or paste a text, read it, answer its questions.
+
+Answers go through `service.reading.answer`, which checks that the question belongs to the text
+and then calls `submit_answer`: the learner and memory models are updated with the attempt.
+Pasted text is stored as plain text (HTML reduced to its text) and always rendered escaped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hyperlearn.content.reading.texts import MAX_BYTES
+from hyperlearn.service import practice
+from hyperlearn.service import reading as service
+from hyperlearn.web.deps import NowDep, RngDep, SessionDep
+from hyperlearn.web.pages import _current_learner, templates
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/reading", tags=["reading"])
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/reading", response_class=HTMLResponse)
+def texts(request: Request, session: SessionDep) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return RedirectResponse("/", status_code=303)
+    return _page(
+        request,
+        "reading_list.html",
+        learner=learner,
+        texts=service.list_texts(session, learner.language),
+    )
+
+
+@router.post("/reading")
+def paste(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    body: Annotated[str, Form(max_length=MAX_BYTES)],
+    title: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return RedirectResponse("/", status_code=303)
+    report = service.add_text(
+        session,
+        body,
+        learner.language,
+        now=now,
+        title=title,
+        source="Pasted by a learner",
+        licence="unknown",
+        created_by=learner.id,
+    )
+    return RedirectResponse(f"/reading/{report.text_id}", status_code=303)
+
+
+@router.get("/reading/{text_id}", response_class=HTMLResponse)
+def read(request: Request, session: SessionDep, rng: RngDep, text_id: str) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return RedirectResponse("/", status_code=303)
+    return _reading_page(request, session, rng, learner, text_id, None)
+
+
+@router.post("/reading/{text_id}/answer", response_class=HTMLResponse)
+def answer(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    rng: RngDep,
+    text_id: str,
+    item_id: Annotated[str, Form(max_length=64)],
+    key: Annotated[str, Form(max_length=100)],
+    answer: Annotated[str, Form(max_length=practice.MAX_ANSWER_CHARS)] = "",
+) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return RedirectResponse("/", status_code=303)
+    feedback = service.answer(
+        session, learner.id, text_id, item_id=item_id, answer=answer, idempotency_key=key, now=now
+    )
+    return _reading_page(request, session, rng, learner, text_id, feedback)
+
+
+def _reading_page(
+    request: Request,
+    session: SessionDep,
+    rng: RngDep,
+    learner: practice.LearnerView,
+    text_id: str,
+    feedback: practice.FeedbackView | None,
+) -> Response:
+    text = service.get_text(session, text_id, rng)
+    return _page(
+        request,
+        "reading.html",
+        learner=learner,
+        text=text,
+        feedback=feedback,
+        keys={q.item_id: str(uuid.uuid4()) for q in text.questions},
+        no_questions=service.NO_SENTENCES if not text.questions else "",
+    )
+
+
+@api_router.get("/texts/{text_id}")
+def text_json(session: SessionDep, rng: RngDep, text_id: str) -> dict[str, Any]:
+    """A text with its questions (answers not included)."""
+    view = service.get_text(session, text_id, rng)
+    return {
+        "id": view.id,
+        "title": view.title,
+        "language": str(view.language),
+        "level": view.level,
+        "paragraphs": view.paragraphs,
+        "source": view.source,
+        "licence": view.licence,
+        "questions": [
+            {
+                "item_id": q.item_id,
+                "kind": q.kind,
+                "type": str(q.type),
+                "prompt": q.prompt,
+                "options": q.options,
+                "hint": q.hint,
+            }
+            for q in view.questions
+        ],
+    }
