@@ -84,7 +84,7 @@ def test_next_exercise_hides_the_answer_and_gives_reasons(client: TestClient) ->
     exercise = client.get(f"/api/learners/{learner['id']}/next").json()
     assert "answers" not in exercise and "accepted" not in exercise
     factors = [r["factor"] for r in exercise["reasons"]]
-    assert factors[0] == "need" and exercise["policy"] == "hybrid"
+    assert "need" in factors and exercise["policy"] == "hybrid"
     contributions = [r["contribution"] for r in exercise["reasons"]]
     assert contributions == sorted(contributions, reverse=True) and contributions[0] > 0
     assert exercise["language"] == "en"

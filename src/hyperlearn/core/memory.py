@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import (
     DEFAULT_PARAMETERS,
@@ -295,6 +297,15 @@ class MemoryModel:
         require_utc(now)
         elapsed = max(0.0, (now - state.last_review).total_seconds() / 86400.0)
         return float((1 + self._factor * elapsed / state.stability) ** self._decay)
+
+    def recall_curve(
+        self, elapsed_days: npt.NDArray[np.float64], stability: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """`retrievability` for many cards at once, from elapsed days and stabilities."""
+        result: npt.NDArray[np.float64] = (
+            1 + self._factor * np.maximum(elapsed_days, 0.0) / stability
+        ) ** self._decay
+        return result
 
     def is_due(self, state: ReviewState, now: datetime) -> bool:
         """Due when its scheduled time has come (this covers the minute-long learning steps,

@@ -163,3 +163,64 @@ def import_speed(
             f"({row['records_per_s']:,} records/s, {row['items_per_s']:,} items/s), "
             f"{row['kept']:,} items kept, peak {row['peak_mb']} MB"
         )
+
+
+@bench_app.command("recommend")
+def recommend(
+    items: Annotated[
+        list[int],
+        typer.Option(min=1, help="Bank size; repeat for several (e.g. 1000, 10000, 100000)."),
+    ],
+    policy: Annotated[str, typer.Option(help="hybrid, mastery or random.")] = "hybrid",
+    language: Annotated[str, typer.Option(help="en or ru.")] = "en",
+    calls: Annotated[int, typer.Option(min=10, help="Timed calls per path.")] = 300,
+    core_only: Annotated[
+        bool, typer.Option("--core-only", help="Skip the service path (no database).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder for results.json.")] = Path("bench-results")
+    / "recommend",
+) -> None:
+    """Time choosing the next exercise (p50, p99) in the core and through the service."""
+    from rich.table import Table
+
+    from hyperlearn.core import Language, policy_named
+    from hyperlearn.evaluation import recommend_bench
+
+    errors = Console(stderr=True)
+    try:
+        lang = Language(language)
+        policy_named(policy)
+    except ValueError as error:
+        errors.print(str(error), style="red", markup=False)
+        raise typer.Exit(2) from error
+    results = []
+    with errors.status("starting") as status:
+        for n in items:
+            results.append(
+                recommend_bench.run(
+                    n,
+                    lang,
+                    policy,
+                    calls=calls,
+                    service=not core_only,
+                    progress=lambda message: status.update(message),
+                )
+            )
+    table = Table("items", "core p50 ms", "core p99 ms", "service p50 ms", "service p99 ms")
+    for result in results:
+        service = result.service
+        table.add_row(
+            f"{result.items:,}",
+            f"{result.core.p50_ms:.2f}",
+            f"{result.core.p99_ms:.2f}",
+            f"{service.p50_ms:.2f}" if service else "-",
+            f"{service.p99_ms:.2f}" if service else "-",
+        )
+    (errors if as_json else Console()).print(table)
+    payload = [result.to_json() for result in results]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    errors.print(f"Wrote {out / 'results.json'}")
+    if as_json:
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload))
