@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
-from hyperlearn.evaluation.cli import bench_app
+from hyperlearn.evaluation.cli import bench_app, simulate
 from hyperlearn.reading_cli import bench_reading, texts_app
 from hyperlearn.settings import Settings
 
@@ -27,6 +27,7 @@ learner_app = typer.Typer(
 )
 app.add_typer(learner_app, name="learner")
 app.add_typer(bench_app, name="bench")
+app.command("simulate")(simulate)
 app.add_typer(texts_app, name="texts")
 bench_app.command("reading")(bench_reading)
 console = Console()

@@ -183,7 +183,7 @@ def next_exercise(
     maker = themed_maker(session) if themed else None
     choice = recommend.choose(session, learner_id, now, rng, maker)
     item = choice.item
-    graph = repository.cached_graph(session, item.language)
+    graph = choice.graph
     options = list(item.options)
     if item.type is ItemType.CHOICE:
         rng.shuffle(options)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import (
@@ -26,6 +27,7 @@ from hyperlearn.core import (
     PolicyState,
     Ranked,
     Reason,
+    SkillGraph,
     policy_named,
     require_utc,
 )
@@ -53,6 +55,7 @@ class Choice:
     reasons: tuple[Reason, ...]
     policy: str
     themed: bool  # built for this learner from templates
+    graph: SkillGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +72,13 @@ def policy_state(session: Session, learner: LearnerRow, now: datetime) -> Policy
     language = Language(learner.language)
     level = CEFRLevel(learner.level)
     params = memory_repo.memory_params(session, learner.id)
-    memory = MemoryModel(params)
-    recall = {
-        item_id: memory.retrievability(state, now)
-        for item_id, state in memory_repo.review_states(session, learner.id).items()
-    }
+    rows = memory_repo.recall_inputs(session, learner.id)
+    elapsed = np.fromiter(
+        ((now - last).total_seconds() / 86400.0 for _, _, last in rows), np.float64, len(rows)
+    )
+    stability = np.fromiter((s for _, s, _ in rows), np.float64, len(rows))
+    recall_now = MemoryModel(params).recall_curve(elapsed, stability)
+    recall = dict(zip((item_id for item_id, _, _ in rows), recall_now.tolist(), strict=True))
     return PolicyState(
         level=level,
         skills=repository.skill_states(session, learner.id),
@@ -84,7 +89,7 @@ def policy_state(session: Session, learner: LearnerRow, now: datetime) -> Policy
         band=_band(learner),
         excluded=repository.withheld_item_ids(session),
         goal_level=CEFRLevel(learner.goal_level) if learner.goal_level else None,
-        topic_names={t.id: t.name(str(language)) for t in repository.load_topics(session)},
+        topic_names=repository.topic_names(session, language),
     )
 
 
@@ -124,7 +129,9 @@ def choose(
     ranked = policy.rank(state, candidates, now, rng, limit=1)
     if not ranked:
         raise NotFound(f"no exercises available for language {language}")
-    return Choice(ranked[0].item, ranked[0].reasons, policy.name, themed=False)
+    return Choice(
+        ranked[0].item, ranked[0].reasons, policy.name, themed=False, graph=candidates.graph
+    )
 
 
 def rank(
@@ -163,7 +170,7 @@ def _themed(
         Reason("interest", 1.0, f"It is about {topic}, which you like."),
         Reason("themed", 0.0, "Made for you from HyperLearn's templates; the answer is checked."),
     )
-    return Choice(item, reasons, policy.name, themed=True)
+    return Choice(item, reasons, policy.name, themed=True, graph=candidates.graph)
 
 
 # -- engagement and reports ----------------------------------------------------------------------

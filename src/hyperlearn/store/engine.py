@@ -13,6 +13,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Imported for its session listeners: every write to the item tables raises the version.
+from hyperlearn.store import content_version  # noqa: F401
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -76,6 +76,21 @@ def review_states(
     return {row.item_id: _to_state(row) for row in session.scalars(query)}
 
 
+def recall_inputs(session: Session, learner_id: str) -> list[tuple[str, float, datetime]]:
+    """(item id, stability, last review) of the learner's enabled reviewed items: what the
+    recommender needs for recall now, read as plain rows (no ORM objects: it runs per request)."""
+    query = (
+        select(
+            ItemReviewStateRow.item_id,
+            ItemReviewStateRow.stability,
+            ItemReviewStateRow.last_review,
+        )
+        .join(ItemRow, ItemRow.id == ItemReviewStateRow.item_id)
+        .where(ItemReviewStateRow.learner_id == learner_id, ItemRow.disabled.is_(False))
+    )
+    return [(item_id, stability, last) for item_id, stability, last in session.execute(query)]
+
+
 def save_review_state(session: Session, learner_id: str, item_id: str, state: ReviewState) -> None:
     row = session.get(ItemReviewStateRow, (learner_id, item_id))
     if row is None:

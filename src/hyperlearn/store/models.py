@@ -326,3 +326,13 @@ class ReadingQuestionRow(Base):
     answer_start: Mapped[int] = mapped_column(Integer)
     answer_end: Mapped[int] = mapped_column(Integer)
     sentence: Mapped[int] = mapped_column(Integer)
+
+
+class ContentVersionRow(Base):
+    """One counter that every write to items (or their skill and topic links) raises, in the
+    writing transaction (store/content_version.py). Readers cache the bank per version: one
+    primary-key read per request instead of aggregating a large items table."""
+
+    __tablename__ = "content_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -6,8 +6,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import (
@@ -22,6 +23,7 @@ from hyperlearn.core import (
     SkillState,
     Topic,
 )
+from hyperlearn.store import content_version
 from hyperlearn.store.models import (
     AttemptRow,
     ItemReportRow,
@@ -232,17 +234,8 @@ _SET_CACHE: dict[tuple[str, str], tuple[list[Item], SkillGraph, CandidateSet]] =
 
 def candidate_items(session: Session, language: Language) -> list[Item]:
     """The enabled items of a language, as `load_items` gives them, cached per database until
-    an item is added, changed or disabled (then the cheap fingerprint query changes)."""
-    fingerprint = tuple(
-        session.execute(
-            select(
-                func.count(ItemRow.id),
-                func.max(ItemRow.created_at),
-                func.sum(case((ItemRow.disabled.is_(True), 1), else_=0)),
-                func.max(ItemRow.updated_at),
-            ).where(ItemRow.language == str(language))
-        ).one()
-    )
+    an item is added, changed or disabled (every such write raises the content version)."""
+    fingerprint = (content_version.current(session),)
     key = (_database_key(session), str(language))
     cached = _CANDIDATE_CACHE.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -302,6 +295,12 @@ def load_topics(session: Session) -> list[Topic]:
         Topic(row.id, {"en": row.name_en, "ru": row.name_ru})
         for row in session.scalars(select(TopicRow).order_by(TopicRow.id))
     ]
+
+
+def topic_names(session: Session, language: Language) -> dict[str, str]:
+    """Topic id -> its name in the language (plain rows: read per request)."""
+    column = TopicRow.name_ru if language is Language.RU else TopicRow.name_en
+    return {topic_id: name for topic_id, name in session.execute(select(TopicRow.id, column))}
 
 
 def learner_interests(session: Session, learner_id: str) -> list[str]:
@@ -376,38 +375,52 @@ def engagement_events(
     session: Session, learner_id: str, limit: int
 ) -> list[tuple[str, tuple[str, ...], datetime]]:
     """(kind, topics of the item, when) of the learner's last `limit` events, oldest first."""
-    rows = session.execute(
-        select(
-            LearnerItemEventRow.kind, LearnerItemEventRow.item_id, LearnerItemEventRow.created_at
-        )
+    latest = (
+        select(LearnerItemEventRow.id)
         .where(LearnerItemEventRow.learner_id == learner_id)
         .order_by(LearnerItemEventRow.id.desc())
         .limit(limit)
-    ).all()
-    topics = _topics_of(session, {item_id for _, item_id, _ in rows})
-    return [(kind, topics.get(item_id, ()), at) for kind, item_id, at in reversed(rows)]
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            LearnerItemEventRow.id,
+            LearnerItemEventRow.kind,
+            LearnerItemEventRow.created_at,
+            ItemTopicRow.topic_id,
+        )
+        .outerjoin(ItemTopicRow, ItemTopicRow.item_id == LearnerItemEventRow.item_id)
+        .where(LearnerItemEventRow.id.in_(latest))
+    )
+    return _grouped(session.execute(query).all())
 
 
 def recent_answers(
     session: Session, learner_id: str, limit: int
 ) -> list[tuple[str, tuple[str, ...], datetime]]:
     """(item id, its topics, when) of the learner's last `limit` answers, oldest first."""
-    rows = session.execute(
-        select(AttemptRow.item_id, AttemptRow.answered_at)
+    latest = (
+        select(AttemptRow.id)
         .where(AttemptRow.learner_id == learner_id)
         .order_by(AttemptRow.id.desc())
         .limit(limit)
-    ).all()
-    topics = _topics_of(session, {item_id for item_id, _ in rows})
-    return [(item_id, topics.get(item_id, ()), at) for item_id, at in reversed(rows)]
+        .scalar_subquery()
+    )
+    query = (
+        select(AttemptRow.id, AttemptRow.item_id, AttemptRow.answered_at, ItemTopicRow.topic_id)
+        .outerjoin(ItemTopicRow, ItemTopicRow.item_id == AttemptRow.item_id)
+        .where(AttemptRow.id.in_(latest))
+    )
+    return _grouped(session.execute(query).all())
 
 
-def _topics_of(session: Session, item_ids: set[str]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    if item_ids:
-        query = select(ItemTopicRow.item_id, ItemTopicRow.topic_id).where(
-            ItemTopicRow.item_id.in_(sorted(item_ids))
-        )
-        for item_id, topic_id in session.execute(query):
-            found.setdefault(item_id, []).append(topic_id)
-    return {item_id: tuple(sorted(topics)) for item_id, topics in found.items()}
+def _grouped(rows: Sequence[Any]) -> list[tuple[str, tuple[str, ...], datetime]]:
+    """(id, label, when, topic) rows, one per topic, as (label, topics, when) by id order."""
+    found: dict[int, tuple[str, list[str], datetime]] = {}
+    for row_id, label, when, topic in rows:
+        entry = found.setdefault(row_id, (label, [], when))
+        if topic is not None:
+            entry[1].append(topic)
+    return [
+        (label, tuple(sorted(topics)), when) for _, (label, topics, when) in sorted(found.items())
+    ]

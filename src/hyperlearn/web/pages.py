@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import CEFRLevel, Language
-from hyperlearn.service import NotFound
+from hyperlearn.service import InvalidInput, NotFound, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
@@ -99,6 +99,7 @@ def practice(request: Request, session: SessionDep, rng: RngDep, now: NowDep) ->
         exercise=exercise,
         key=str(uuid.uuid4()),
         feedback=None,
+        reported=request.query_params.get("reported") == "1",
     )
 
 
@@ -121,6 +122,99 @@ def answer(
     return _page(
         request, "feedback.html", learner=learner, feedback=feedback, item=item, exercise=None
     )
+
+
+@router.post("/practice/signal")
+def signal(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    item_id: Annotated[str, Form(max_length=64)],
+    signal: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Like, dislike or skip the current exercise; then on to the next one."""
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    recommend.record_signal(session, learner.id, item_id, signal, now)
+    return RedirectResponse("/practice", status_code=303)
+
+
+@router.post("/practice/report")
+def report(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    item_id: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=recommend.MAX_REPORT_CHARS)] = "",
+) -> Response:
+    """Report the exercise as wrong: nobody sees it again until a teacher has looked."""
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    recommend.report_item(session, learner.id, item_id, reason, now)
+    return RedirectResponse("/practice?reported=1", status_code=303)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: SessionDep) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    return _settings_page(request, session, learner, error=None)
+
+
+@router.post("/settings", response_class=HTMLResponse)
+def change_settings(
+    request: Request,
+    session: SessionDep,
+    policy: Annotated[str, Form(max_length=16)],
+    band_low: Annotated[int, Form(ge=5, le=99)],
+    band_high: Annotated[int, Form(ge=5, le=99)],
+    goal_level: Annotated[str, Form(max_length=2)],
+) -> Response:
+    learner = _current_learner(request, session)
+    if learner is None:
+        return _to_onboarding()
+    try:
+        recommend.update_settings(
+            session,
+            learner.id,
+            policy=policy,
+            band=(band_low / 100, band_high / 100),
+            goal_level=goal_level,
+        )
+    except InvalidInput as error:
+        return _settings_page(request, session, learner, error=error.reason, status_code=422)
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+def _settings_page(
+    request: Request,
+    session: Session,
+    learner: service.LearnerView,
+    error: str | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "settings.html",
+        status_code=status_code,
+        learner=learner,
+        settings=recommend.settings(session, learner.id),
+        policies=POLICY_NAMES,
+        levels=list(CEFRLevel),
+        saved=request.query_params.get("saved") == "1",
+        error=error,
+    )
+
+
+POLICY_NAMES = {
+    "hybrid": "Personalised (recommended): your weak skills, at the right difficulty, on "
+    "topics you like, with reviews before you forget",
+    "mastery": "Mastery learning: one skill at a time, in curriculum order, until you know it",
+    "random": "Random: any exercise (for comparison)",
+}
 
 
 @router.get("/progress", response_class=HTMLResponse)

@@ -1,0 +1,82 @@
+"""The recommender in the pages: reasons, like/skip, reports, settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hyperlearn.settings import Settings
+from hyperlearn.web.app import create_app
+from tests.conftest import Clock
+from tests.web.test_pages import start
+
+
+@pytest.fixture
+def fresh_client(fresh_database_url: str, clock: Clock) -> Iterator[TestClient]:
+    """A database of its own: reports withhold items from everyone."""
+    app = create_app(Settings(database_url=fresh_database_url), clock=clock)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def current_item(client: TestClient) -> str:
+    page = client.get("/practice")
+    assert page.status_code == 200
+    found = re.search(r'name="item_id" value="([^"]+)"', page.text)
+    assert found
+    return found.group(1)
+
+
+def test_the_practice_page_says_why_and_offers_feedback_buttons(client: TestClient) -> None:
+    start(client)
+    page = client.get("/practice")
+    assert "Why this exercise?" in page.text
+    assert re.search(r'<li data-factor="need">[^<]+</li>', page.text)
+    assert "Chosen by the hybrid policy." in page.text
+    for value in ("like", "dislike", "skip"):
+        assert f'name="signal" value="{value}"' in page.text
+    assert 'action="/practice/report"' in page.text
+
+
+def test_like_and_skip_go_on_and_teach_the_profile(client: TestClient) -> None:
+    start(client)
+    item_id = current_item(client)
+    liked = client.post(
+        "/practice/signal", data={"item_id": item_id, "signal": "like"}, follow_redirects=False
+    )
+    assert liked.status_code == 303 and liked.headers["location"] == "/practice"
+    bad = client.post("/practice/signal", data={"item_id": item_id, "signal": "love"})
+    assert bad.status_code == 422 and "unknown signal" in bad.text
+
+
+def test_a_report_withholds_the_item(fresh_client: TestClient) -> None:
+    start(fresh_client)
+    item_id = current_item(fresh_client)
+    sent = fresh_client.post(
+        "/practice/report",
+        data={"item_id": item_id, "reason": "<b>two</b> answers fit"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    page = fresh_client.get(sent.headers["location"])
+    assert "withheld until a teacher has checked it" in page.text
+    for _ in range(15):
+        assert current_item(fresh_client) != item_id
+
+
+def test_settings_change_the_policy_and_refuse_bad_bands(client: TestClient) -> None:
+    start(client)
+    page = client.get("/settings")
+    assert 'value="hybrid" checked' in page.text
+    form = {"policy": "mastery", "band_low": "60", "band_high": "80", "goal_level": "B1"}
+    saved = client.post("/settings", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert 'value="mastery" checked' in client.get("/settings").text
+    assert "Chosen by the mastery policy." in client.get("/practice").text
+    wrong = client.post("/settings", data={**form, "band_low": "90", "band_high": "50"})
+    assert wrong.status_code == 422 and "band" in wrong.text
+    assert 'value="mastery" checked' in client.get("/settings").text
