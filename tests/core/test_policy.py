@@ -214,11 +214,18 @@ class TestHybridPolicy(PolicyContract):
     def test_due_reviews_come_first_with_a_reason(self) -> None:
         items = bank()
         fading = items[7]  # an en.b item
-        learner = state(retrievability={fading.id: 0.55, items[8].id: 0.97})
+        learner = state(retrievability={fading.id: 0.55, items[13].id: 0.97})
         ranked = self.policy.rank(learner, CandidateSet(items, GRAPH), NOW, random.Random(1))
         assert ranked[0].item.id == fading.id
         review = [r for r in ranked[0].reasons if r.factor == "review"]
         assert review and "55%" in review[0].text
+
+    def test_a_skill_with_one_fresh_item_needs_no_review(self) -> None:
+        items = bank()
+        # Two en.b items: one faded, one just practised. The rule is fresh: no review.
+        learner = state(retrievability={items[7].id: 0.55, items[8].id: 0.97})
+        ranked = self.policy.rank(learner, CandidateSet(items, GRAPH), NOW, random.Random(1))
+        assert all(r.factor != "review" for r in ranked[0].reasons)
 
     def test_liked_topics_win_and_disliked_lose(self) -> None:
         items = [item("en.a", 1, ("food",)), item("en.a", 2, ("football",))]
@@ -270,6 +277,24 @@ class TestHybridPolicy(PolicyContract):
         wants_football = state(interests={"football": 1.0})
         assert self.policy.themed_request(wants_football, candidates, NOW) is None
         assert self.policy.themed_request(state(), candidates, NOW) is None
+
+    def test_many_right_answers_confirm_a_skill_whose_elo_ability_lags(self) -> None:
+        candidates = CandidateSet(bank(), GRAPH)
+        # Failed at first, right many times since: Elo still says 50%, the answers say known.
+        slow = SkillState("en.a", ability=0.0, attempts=30, correct=22, known=0.999)
+        learner = state(skills={**states(b=0.3, c=0.1, d=0.05), "en.a": slow})
+        assert self.policy.mastery(learner, candidates, "en.a") > 0.99
+        # Four lucky answers are not yet proof, whatever BKT says.
+        lucky = replace(slow, attempts=4, correct=4)
+        learner = state(skills={**states(b=0.3, c=0.1, d=0.05), "en.a": lucky})
+        assert self.policy.mastery(learner, candidates, "en.a") < 0.9
+
+    def test_practises_the_least_confirmed_skill_once_all_look_known(self) -> None:
+        confirmed = SkillState("en.a", ability=0.0, attempts=14, correct=13, known=0.999)
+        unconfirmed = SkillState("en.b", ability=0.0, attempts=3, correct=3, known=0.999)
+        skills = {**states(c=0.999, d=0.999), "en.a": confirmed, "en.b": unconfirmed}
+        learner = state(skills=skills, goal_level=CEFRLevel.A1)
+        assert self.top(learner).primary_skill == "en.b"
 
     def test_scores_100k_items_and_picks_from_them(self) -> None:
         many = [item(s, n) for s in ("en.a", "en.b", "en.c", "en.d") for n in range(25_000)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -78,7 +78,22 @@ class CandidateSet:
         self.skill_difficulty: IntArray = self.skill * len(self.difficulty_values) + np.asarray(
             difficulty_code, dtype=np.int64
         )
+        # Per candidate skill: what it unlocks, its level, its prerequisites (as positions in
+        # `graph_skill_ids`, padded with -1), so skill need is a handful of array operations.
         self.unlocks = tuple(len(graph.descendants(s)) for s in self.skill_ids)
+        self.graph_skill_ids = graph.topological_order()
+        graph_pos = {skill_id: n for n, skill_id in enumerate(self.graph_skill_ids)}
+        self.graph_skill_levels: IntArray = np.array(
+            [graph[s].level.rank for s in self.graph_skill_ids], dtype=np.int64
+        )
+        self.skill_graph_pos: IntArray = np.array(
+            [graph_pos[s] for s in self.skill_ids], dtype=np.int64
+        )
+        widest = max((len(graph[s].prerequisites) for s in self.skill_ids), default=0)
+        self.prerequisites: IntArray = np.full((len(self.skill_ids), max(widest, 1)), -1)
+        for row, skill_id in enumerate(self.skill_ids):
+            for column, prerequisite in enumerate(graph[skill_id].prerequisites):
+                self.prerequisites[row, column] = graph_pos[prerequisite]
         # Items share few distinct topic sets, so interest is scored per set and gathered.
         topic_sets: dict[tuple[str, ...], int] = {}
         self.topic_code: IntArray = np.fromiter(
@@ -87,6 +102,12 @@ class CandidateSet:
             count=n,
         )
         self.topic_sets: tuple[tuple[str, ...], ...] = tuple(topic_sets)
+        self.topic_ids = tuple(sorted({t for topics in topic_sets for t in topics}))
+        topic_pos = {t: n for n, t in enumerate(self.topic_ids)}
+        self.topic_matrix = np.zeros((len(self.topic_sets), len(self.topic_ids)), dtype=np.bool_)
+        for row, topics in enumerate(self.topic_sets):
+            for topic in topics:
+                self.topic_matrix[row, topic_pos[topic]] = True
         self.graph = graph
 
     def __len__(self) -> int:
@@ -217,21 +238,38 @@ class HybridConfig:
     """The hybrid policy's weights and rules, in one place."""
 
     need: float = 3.0
-    difficulty: float = 1.5
+    # Expected learning gain = need x (1 - difficulty + difficulty x fit): the share of the
+    # gain that depends on the item's predicted success falling inside the band.
+    difficulty: float = 0.6
     review: float = 2.0
-    interest: float = 0.8
+    interest: float = 0.4  # per unit of liking: among items that teach alike, the liked one
+    dislike: float = 1.5  # per unit of disliking: a disliked topic makes learners skip and quit
     novelty: float = 0.3
     focus: float = 2.0
     massed: float = 0.6  # penalty for the share of the recent window spent on the same skill
     spacing: float = 0.2  # bonus for a skill not practised for a while (saturates in a week)
     band_width: float = 0.15  # predicted-success distance from the band at which fit is 1/e
     unlock_bonus: float = 0.5  # need multiplier for the skill unlocking the most others
+    unfinished: float = 0.3  # need floor of a skill not yet mastered
+    # Success on a typical item (Elo) that counts as evidence of knowing / not knowing a skill.
+    success_known: float = 0.6
+    success_unknown: float = 0.35
+    # Right answers, net of `wrong_cost` per wrong one, that confirm a skill however slowly the
+    # Elo ability catches up with a learner who has since learned it.
+    confirmations: float = 10.0
+    wrong_cost: float = 0.5
     locked_factor: float = 0.15  # need of a skill whose prerequisites are not yet unlocked
     above_goal_factor: float = 0.3  # need per CEFR step above the learner's goal
     unlock_threshold: float = 0.6  # P(known) of every prerequisite that opens a skill
-    mastered: float = MASTERED
+    # Stricter than mastery learning's 0.95: BKT's P(known) runs ahead of the learner (guessed
+    # answers of two-way judgements raise it too), so 0.95 leaves skills just short of mastery.
+    mastered: float = 0.99
     repeat_window: int = 30  # no item again within this many answers
     max_run: int = 3  # no more than this many answers in a row on one skill
+    # Themed items: considered for the `themed_skills` neediest skills whose need is at least
+    # `themed_need_share` of the top one.
+    themed_skills: int = 3
+    themed_need_share: float = 0.8
     recent_window: int = 10
 
 
@@ -279,53 +317,118 @@ class HybridPolicy:
         ]
 
     def themed_request(
-        self, state: PolicyState, candidates: CandidateSet, now: datetime
+        self,
+        state: PolicyState,
+        candidates: CandidateSet,
+        now: datetime,
+        can_build: Callable[[str, str], bool] | None = None,
     ) -> tuple[str, str] | None:
-        """(skill, topic) for an item worth generating: the neediest open skill has no fresh
-        item on any topic the learner likes. None when nothing is missing."""
+        """(skill, topic) for an item worth generating: one of the skills the learner needs
+        most has no fresh item on a topic they like, and `can_build(skill, topic)` says an item
+        can be made for it. None when nothing is missing (or nothing can be built)."""
         liked = sorted(
             (t for t, w in state.interests.items() if w > 0.3),
             key=lambda t: (-state.interests[t], t),
         )
         if not liked or not len(candidates):
             return None
-        need = self._skill_need(state, candidates)
-        skill_pos = int(np.argmax(need))
+        need, _ = self._skill_need(state, candidates)
         allowed = np.ones(len(candidates), dtype=np.bool_)
         allowed[candidates.positions(state.excluded)] = False
         allowed[candidates.positions(list(state.history[-self.config.repeat_window :]))] = False
-        of_skill = allowed & (candidates.skill == skill_pos)
-        liked_set = set(liked)
-        for code in np.unique(candidates.topic_code[of_skill]):
-            if liked_set.intersection(candidates.topic_sets[int(code)]):
-                return None
-        return candidates.skill_ids[skill_pos], liked[0]
+        # The neediest skills: close to the top need (a themed item should not pull the learner
+        # away from what they need most).
+        top = float(need.max())
+        for skill_pos in np.argsort(-need, kind="stable")[: self.config.themed_skills]:
+            if need[skill_pos] < self.config.themed_need_share * top:
+                break
+            skill_id = candidates.skill_ids[int(skill_pos)]
+            of_skill = allowed & (candidates.skill == skill_pos)
+            covered = {
+                topic
+                for code in np.unique(candidates.topic_code[of_skill])
+                for topic in candidates.topic_sets[int(code)]
+            }
+            for topic in liked:
+                if topic not in covered and (can_build is None or can_build(skill_id, topic)):
+                    return skill_id, topic
+        return None
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def _skill_need(self, state: PolicyState, candidates: CandidateSet) -> FloatArray:
-        """Need per candidate skill: not yet known, weighted by what it unlocks, gated by its
-        prerequisites and by the learner's goal level."""
+    def _skill_need(
+        self, state: PolicyState, candidates: CandidateSet, recall: _Recall | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Need per candidate skill: not yet mastered or fading from memory, more for skills
+        that unlock many others, gated by the prerequisites and by the learner's goal level.
+        Also returns the mastery estimate now (per candidate skill) that the need comes from."""
         c, graph = self.config, candidates.graph
-        goal = state.goal.rank
-        unlocks = candidates.unlocks
-        most = max(max(unlocks, default=0), 1)
-        need = np.empty(len(candidates.skill_ids), dtype=np.float64)
-        for n, skill_id in enumerate(candidates.skill_ids):
-            skill = graph[skill_id]
-            value = 1.0 - state.known(skill_id, graph)
-            value *= 1.0 + c.unlock_bonus * math.log1p(unlocks[n]) / math.log1p(most)
-            if not all(state.known(p, graph) >= c.unlock_threshold for p in skill.prerequisites):
-                value *= c.locked_factor
-            if skill.level.rank > goal:
-                value *= c.above_goal_factor ** (skill.level.rank - goal)
-            need[n] = value
-        return need
+        recall = recall or _recall(state, candidates)
+        known_all = np.fromiter(
+            (state.known(s, graph) for s in candidates.graph_skill_ids),
+            dtype=np.float64,
+            count=len(candidates.graph_skill_ids),
+        )
+        estimate = np.minimum(
+            known_all[candidates.skill_graph_pos], self._success_evidence(state, candidates)
+        )
+        unlocks = np.log1p(np.asarray(candidates.unlocks, dtype=np.float64))
+        most = max(float(unlocks.max(initial=0.0)), math.log1p(1))
+        # Mastery now is the estimate times the chance it is still remembered (the memory
+        # model's recall of the skill's best-remembered item; 1 before any practice). A skill
+        # keeps a floor of need until the estimate reaches `mastered` and while its recall is
+        # below the learner's target retention, so that skills the learner almost knows, or is
+        # forgetting, are closed off instead of being left just below mastery.
+        unfinished = (estimate < c.mastered) | (recall.by_skill < state.target_retention)
+        need = (1.0 - estimate * recall.by_skill) + c.unfinished * unfinished
+        need *= 1.0 + c.unlock_bonus * unlocks / most
+        # Position -1 (padding) reads the appended 1.0: no prerequisite there.
+        prerequisite_known = np.append(known_all, 1.0)[candidates.prerequisites].min(axis=1)
+        need *= np.where(prerequisite_known >= c.unlock_threshold, 1.0, c.locked_factor)
+        above = np.maximum(
+            candidates.graph_skill_levels[candidates.skill_graph_pos] - state.goal.rank, 0
+        )
+        result: FloatArray = need * c.above_goal_factor**above
+        return result, estimate * recall.by_skill
+
+    def _success_evidence(self, state: PolicyState, candidates: CandidateSet) -> FloatArray:
+        """How strongly the answers say the learner knows each skill, in [0, 1]: the better of
+        two signs. BKT's P(known) climbs with every attempt, guessed choices included; a learner
+        who still fails half the time has not mastered the skill, whatever it says.
+
+        - Success on a typical item (Elo ability), mapped between what guessing and knowing
+          give. It starts from the level prior, so skills below the learner's level need little
+          proof; but it moves slowly after many attempts, and lags far behind a learner who
+          failed a skill at first and has since learned it.
+        - Confirmations: right answers, each wrong answer taking back `wrong_cost` of one, as a
+          share of `confirmations`. A handful of lucky answers is not enough, and a skill answered
+          right many times counts as known whatever its early misses were."""
+        c = self.config
+        skills = [state.skills.get(s) for s in candidates.skill_ids]
+        n = len(skills)
+        success = np.fromiter(
+            (1.0 if s is None else 1.0 / (1.0 + math.exp(-s.ability)) for s in skills),
+            dtype=np.float64,
+            count=n,
+        )
+        correct = np.fromiter((0 if s is None else s.correct for s in skills), np.float64, n)
+        attempts = np.fromiter((0 if s is None else s.attempts for s in skills), np.float64, n)
+        low, high = c.success_unknown, c.success_known
+        from_success = np.clip((success - low) / (high - low), 0.0, 1.0)
+        net_right = correct - c.wrong_cost * (attempts - correct)
+        from_answers = np.clip(net_right / max(c.confirmations, 1e-9), 0.0, 1.0)
+        result: FloatArray = np.maximum(from_success, from_answers)
+        return result
+
+    def mastery(self, state: PolicyState, candidates: CandidateSet, skill_id: str) -> float:
+        """The hybrid policy's mastery estimate of one candidate skill."""
+        return float(self._skill_need(state, candidates)[1][candidates.skill_ids.index(skill_id)])
 
     def _tables(self, state: PolicyState, candidates: CandidateSet, now: datetime) -> _Tables:
         """Every factor, per skill, per (skill, difficulty), per topic set or per seen item."""
         c = self.config
         n_skills = len(candidates.skill_ids)
+        recall = _recall(state, candidates)
         ability = np.fromiter(
             (state.skills[s].ability if s in state.skills else 0.0 for s in candidates.skill_ids),
             dtype=np.float64,
@@ -353,29 +456,25 @@ class HybridPolicy:
             dtype=np.float64,
             count=n_skills,
         )
-        need = self._skill_need(state, candidates)
-        per_skill = c.need * need - c.massed * massed + c.spacing * spacing + c.focus * focus
+        need, mastery_now = self._skill_need(state, candidates, recall)
+        per_skill = -c.massed * massed + c.spacing * spacing + c.focus * focus
         n_difficulties = len(candidates.difficulty_values)
-        by_skill_difficulty = np.repeat(per_skill, n_difficulties) + c.difficulty * fit
-
-        interest = np.fromiter(
-            (_topic_interest(topics, state.interests) for topics in candidates.topic_sets),
-            dtype=np.float64,
-            count=len(candidates.topic_sets),
+        learning = np.repeat(c.need * need, n_difficulties) * (
+            1.0 - c.difficulty + c.difficulty * fit
         )
-        by_topics = c.interest * interest + c.novelty
+        by_skill_difficulty = np.repeat(per_skill, n_difficulties) + learning
 
-        seen_ids = list(state.retrievability)
-        positions = [candidates.index.get(i, -1) for i in seen_ids]
-        recall = np.fromiter(
-            (state.retrievability[i] for i in seen_ids), dtype=np.float64, count=len(seen_ids)
-        )
-        keep = np.asarray(positions, dtype=np.int64) >= 0 if positions else np.zeros(0, bool)
-        seen = np.asarray(positions, dtype=np.int64)[keep] if positions else _NO_POSITIONS
+        interest = _topic_interest(candidates, state.interests)
+        by_topics = np.where(interest > 0, c.interest, c.dislike) * interest + c.novelty
+
         target = state.target_retention
-        review = np.clip((target - recall[keep]) / (target * 0.5), 0.0, 1.0)
+        seen = recall.seen
+        review = np.clip(
+            (target - recall.by_skill[candidates.skill[seen]]) / (target * 0.5), 0.0, 1.0
+        )
         return _Tables(
             need,
+            mastery_now,
             fit,
             massed,
             spacing,
@@ -404,8 +503,8 @@ class HybridPolicy:
         seen_at = np.flatnonzero(tables.seen == n)
         review = float(tables.review[seen_at[0]]) if len(seen_at) else 0.0
         contributions = {
-            "need": c.need * float(tables.need[k]),
-            "difficulty": c.difficulty * float(tables.fit[cell]),
+            "need": c.need * float(tables.need[k]) * (1.0 - c.difficulty),
+            "difficulty": c.need * float(tables.need[k]) * c.difficulty * float(tables.fit[cell]),
             "review": c.review * review,
             "interest": c.interest * float(tables.interest[int(candidates.topic_code[n])]),
             "novelty": 0.0 if len(seen_at) else c.novelty,
@@ -416,7 +515,8 @@ class HybridPolicy:
         reasons = [
             Reason(factor, round(value, 3), text)
             for factor, value in contributions.items()
-            if value > 0.05 and (text := self._text(factor, state, candidates, item, skill_state))
+            if value > 0.05
+            and (text := self._text(factor, state, candidates, item, skill_state, tables))
         ]
         reasons.sort(key=lambda r: -r.contribution)
         return tuple(reasons)
@@ -428,11 +528,12 @@ class HybridPolicy:
         candidates: CandidateSet,
         item: Item,
         skill_state: SkillState | None,
+        tables: _Tables,
     ) -> str:
         graph = candidates.graph
         skill = graph[item.primary_skill]
         if factor == "need":
-            known = state.known(skill.id, graph)
+            known = float(tables.mastery[candidates.skill_ids.index(skill.id)])
             if skill_state is None or skill_state.attempts == 0:
                 text = f"{skill.name} is new to you."
             elif skill_state.attempts >= 3 and skill_state.correct / skill_state.attempts < 0.6:
@@ -450,7 +551,10 @@ class HybridPolicy:
             return f"About the right difficulty for you: {_pct(success)} chance to get it right."
         if factor == "review":
             recall = state.retrievability.get(item.id, 1.0)
-            return f"Time to review: your chance of recalling it has fallen to {_pct(recall)}."
+            return (
+                f"Time to review {skill.name}: your chance of recalling it has fallen to "
+                f"{_pct(recall)}."
+            )
         if factor == "interest":
             liked = [t for t in item.topics if state.interests.get(t, 0.0) > 0]
             names = ", ".join(state.topic_names.get(t, t) for t in liked)
@@ -464,12 +568,31 @@ class HybridPolicy:
         return ""
 
 
-_NO_POSITIONS: IntArray = np.zeros(0, dtype=np.int64)
+@dataclass(frozen=True, slots=True)
+class _Recall:
+    seen: IntArray  # positions of the candidates the learner has a review state for
+    by_skill: FloatArray  # per candidate skill: best recall among its items (1: never practised)
+
+
+def _recall(state: PolicyState, candidates: CandidateSet) -> _Recall:
+    """A skill is as well remembered as its best-remembered item: practising any of its items
+    refreshes the rule, so one fresh item means the skill needs no review."""
+    seen_ids = list(state.retrievability)
+    positions = np.asarray([candidates.index.get(i, -1) for i in seen_ids], dtype=np.int64)
+    values = np.fromiter(
+        (state.retrievability[i] for i in seen_ids), dtype=np.float64, count=len(seen_ids)
+    )
+    keep = positions >= 0
+    seen = positions[keep]
+    best = np.full(len(candidates.skill_ids), -1.0)
+    np.maximum.at(best, candidates.skill[seen], values[keep])
+    return _Recall(seen, np.where(best < 0, 1.0, best))
 
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
     need: FloatArray  # per skill
+    mastery: FloatArray  # per skill: the estimate the need comes from
     fit: FloatArray  # per (skill, difficulty) cell
     massed: FloatArray  # per skill
     spacing: FloatArray  # per skill
@@ -526,10 +649,20 @@ def _recent_skills(state: PolicyState, candidates: CandidateSet, window: int) ->
     return candidates.skill[candidates.positions(list(state.history[-window:]))]
 
 
-def _topic_interest(topics: tuple[str, ...], interests: Mapping[str, float]) -> float:
-    """The strongest like among the topics, lowered by the strongest dislike."""
-    weights = [interests.get(t, 0.0) for t in topics]
-    return max([0.0, *weights]) + min([0.0, *weights])
+def _topic_interest(candidates: CandidateSet, interests: Mapping[str, float]) -> FloatArray:
+    """Per topic set: the strongest like among its topics, lowered by the strongest dislike."""
+    weights = np.fromiter(
+        (interests.get(t, 0.0) for t in candidates.topic_ids),
+        dtype=np.float64,
+        count=len(candidates.topic_ids),
+    )
+    per_topic = np.where(candidates.topic_matrix, weights[None, :], 0.0)
+    if not per_topic.size:
+        return np.zeros(len(candidates.topic_sets))
+    result: FloatArray = np.maximum(per_topic.max(axis=1), 0.0) + np.minimum(
+        per_topic.min(axis=1), 0.0
+    )
+    return result
 
 
 def _days_since(state: SkillState | None, now: datetime) -> float:

@@ -235,7 +235,7 @@ def simulate(
         str, typer.Option(help="Comma-separated policies: hybrid, mastery, random.")
     ] = "random,mastery,hybrid",
     learners: Annotated[int, typer.Option(min=1, help="Synthetic learners per seed.")] = 200,
-    steps: Annotated[int, typer.Option(min=1, help="Exercises per learner.")] = 600,
+    steps: Annotated[int, typer.Option(min=1, help="Exercises per learner.")] = 1600,
     seed: Annotated[int, typer.Option(help="First seed.")] = 0,
     seeds: Annotated[int, typer.Option(min=1, help="Number of seeds (seed, seed+1, ...).")] = 5,
     language: Annotated[str, typer.Option(help="en or ru: whose skill graph and bank.")] = "en",

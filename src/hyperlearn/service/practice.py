@@ -207,18 +207,24 @@ def next_exercise(
 
 
 def themed_maker(session: Session) -> recommend.ThemedMaker:
-    """Themed items from the bundled templates, for the stored skill graph and topics. The
-    templates load on the first request for one (once per process: read-only package data)."""
+    """Themed items from the bundled templates, for the stored skill graph and topics."""
+    return _TemplateMaker(session)
 
-    def make(language: Language, skill_id: str, topic_id: str, rng: random.Random) -> Item | None:
-        generator = _themed_generator()
-        if not generator.supports(language, skill_id, topic_id):
-            return None
-        graph = repository.cached_graph(session, language)
-        topics = {t.id: t for t in repository.load_topics(session)}
-        return generator.generate(language, skill_id, topic_id, rng, graph, topics)
 
-    return make
+class _TemplateMaker:
+    # The templates load on the first request for one (once per process: read-only data).
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def supports(self, language: Language, skill_id: str, topic_id: str) -> bool:
+        return _themed_generator().supports(language, skill_id, topic_id)
+
+    def make(
+        self, language: Language, skill_id: str, topic_id: str, rng: random.Random
+    ) -> Item | None:
+        graph = repository.cached_graph(self.session, language)
+        topics = {t.id: t for t in repository.load_topics(self.session)}
+        return _themed_generator().generate(language, skill_id, topic_id, rng, graph, topics)
 
 
 @functools.cache

@@ -11,9 +11,9 @@ and stores it like any other item.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -44,9 +44,16 @@ ANSWERS_FOR_INTERESTS = 200
 MAX_REPORT_CHARS = 500
 USER_SIGNALS = (Signal.LIKE, Signal.DISLIKE, Signal.SKIP)
 
-# Builds a verified themed item for (language, skill, topic), or None. Injected so the service
-# does not depend on how (or whether) templates are available.
-ThemedMaker = Callable[[Language, str, str, random.Random], Item | None]
+
+class ThemedMaker(Protocol):
+    """Builds verified themed items. Injected so that the service does not depend on how (or
+    whether) templates are available."""
+
+    def supports(self, language: Language, skill_id: str, topic_id: str) -> bool: ...
+
+    def make(
+        self, language: Language, skill_id: str, topic_id: str, rng: random.Random
+    ) -> Item | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +161,13 @@ def _themed(
     themed: ThemedMaker,
     language: Language,
 ) -> Choice | None:
-    wanted = policy.themed_request(state, candidates, now)
+    wanted = policy.themed_request(
+        state, candidates, now, lambda skill, topic: themed.supports(language, skill, topic)
+    )
     if wanted is None:
         return None
     skill_id, topic_id = wanted
-    item = themed(language, skill_id, topic_id, rng)
+    item = themed.make(language, skill_id, topic_id, rng)
     if item is None or item.id in state.excluded:
         return None
     repository.add_items(session, [item], now)
