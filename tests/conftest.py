@@ -10,15 +10,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from hyperlearn.content.bank import Bank, load_bank
+from hyperlearn.service import accounts
 from hyperlearn.service.setup import init_database
 from hyperlearn.settings import Settings
 from hyperlearn.store.engine import make_engine
 from hyperlearn.store.models import Base
 from hyperlearn.web.app import create_app
+from tests.signin import AppClient, sign_up
+
+# Apps made by tests sign cookies with this key (Settings() reads it from the environment), so
+# no test writes a generated key file into the working directory.
+os.environ.setdefault("HYPERLEARN_SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijklmnop")
 
 POSTGRES_ENV = "HYPERLEARN_TEST_POSTGRES_URL"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -44,6 +50,16 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """argon2id with the smallest cost: the production profile takes about 0.3 s a hash, and
+    the suite registers hundreds of accounts (tests/web/test_accounts.py checks the real one)."""
+    production = accounts.password_hasher()
+    accounts.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    accounts.use_password_hasher(production)
 
 
 @pytest.fixture(scope="session")
@@ -84,15 +100,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def client(database_url: str, clock: Clock) -> Iterator[TestClient]:
+def client(database_url: str, clock: Clock) -> Iterator[AppClient]:
+    """A client signed in as a new learner account (no learner profile yet: POST /api/learners
+    or the onboarding form makes it): session cookie and CSRF token for pages, API token for
+    /api. `tests.signin.signed_in(client.app)` makes another account on the same app."""
     seeds = iter(range(1_000_000))
     app = create_app(
         Settings(database_url=database_url),
         clock=clock,
         rng_factory=lambda: random.Random(next(seeds)),
     )
-    with TestClient(app) as test_client:
-        yield test_client
+    with AppClient(app) as test_client:
+        yield sign_up(test_client)
     app.state.engine.dispose()
 
 

@@ -2,24 +2,87 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people copy from examples: refused as a secret key outside development.
+WEAK_SECRET_KEYS = frozenset(
+    {"", "change-me", "changeme", "secret", "dev", "development", "test", "hyperlearn"}
+)
+MIN_SECRET_KEY_CHARS = 32
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+
+
+class InsecureSettings(RuntimeError):
+    """A setting that must not be used outside development (the app refuses to start)."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HYPERLEARN_", env_file=".env", extra="ignore")
 
-    # Where the embedded SQLite database lives when no database URL is given.
+    # Where the embedded SQLite database (and the generated secret key) live.
     data_dir: Path = Path("data")
     # Any SQLAlchemy URL: sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user@host/db.
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # `development` accepts a weak secret key (with a warning); `production` refuses it.
+    env: Literal["development", "production"] = "production"
+    # Signs session cookies and CSRF tokens. Empty: a random key is generated on first start
+    # and kept in <data dir>/secret_key. Set it when several servers share one database.
+    secret_key: str = ""
+    # Browser sessions end this many hours after login (logout ends them at once).
+    session_hours: int = 24 * 14
+    # Failed logins per account and address within the window before answers are 429.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
 
     @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hyperlearn.sqlite3').resolve()}"
+
+    def weak_secret_key(self) -> bool:
+        key = self.secret_key.strip()
+        return key.lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_CHARS
+
+    def effective_secret_key(self) -> bytes:
+        """The key that signs cookies and CSRF tokens.
+
+        - HYPERLEARN_SECRET_KEY set and strong (32+ characters, not a placeholder): used.
+        - set but weak: refused (InsecureSettings) unless HYPERLEARN_ENV=development.
+        - unset: read from <data dir>/secret_key, which is created (random, mode 0600) on the
+          first start, so `make run` on a fresh machine is safe without configuration.
+        """
+        if self.secret_key:
+            if self.weak_secret_key() and self.env != "development":
+                raise InsecureSettings(
+                    "HYPERLEARN_SECRET_KEY is a placeholder or shorter than "
+                    f"{MIN_SECRET_KEY_CHARS} characters; set a random one (python -c "
+                    '"import secrets; print(secrets.token_urlsafe(48))") or unset it to use '
+                    f"a generated key in {self.data_dir / SECRET_KEY_FILE}"
+                )
+            return self.secret_key.encode()
+        return _key_file(self.data_dir / SECRET_KEY_FILE)
+
+
+def _key_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise InsecureSettings(f"{path} holds a key shorter than {MIN_SECRET_KEY_CHARS} characters")
+    return key.encode()
