@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
+from hyperlearn.accounts_cli import token_app, user_app
 from hyperlearn.evaluation.cli import bench_app, simulate
+from hyperlearn.export_cli import content_anki
 from hyperlearn.reading_cli import bench_reading, texts_app
 from hyperlearn.settings import Settings
 
@@ -29,7 +31,10 @@ app.add_typer(learner_app, name="learner")
 app.add_typer(bench_app, name="bench")
 app.command("simulate")(simulate)
 app.add_typer(texts_app, name="texts")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 bench_app.command("reading")(bench_reading)
+content_app.command("anki")(content_anki)
 console = Console()
 errors = Console(stderr=True)
 

@@ -56,7 +56,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_onboard_answer_with_the_keyboard_and_see_progress(server: str, tmp_path: Path) -> None:
+def test_register_onboard_answer_with_the_keyboard_and_see_progress(
+    server: str, tmp_path: Path
+) -> None:
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
 
@@ -67,12 +69,22 @@ def test_onboard_answer_with_the_keyboard_and_see_progress(server: str, tmp_path
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.goto(server)
+        with page.expect_navigation():
+            page.click("text=Create an account")
+        page.fill("input[name=username]", "browser-learner")
+        page.fill("input[name=password]", "a long enough password")
+        page.fill("input[name=password_again]", "a long enough password")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
         page.fill("input[name=name]", "Browser learner")
         page.check("input[value=en]")
         page.select_option("select[name=level]", "A1")
         page.check("input[value=football]")
         with page.expect_navigation():
             page.click("button[type=submit]")
+        assert page.url.endswith("/placement")  # the placement test is offered: skip it here
+        with page.expect_navigation():
+            page.click("text=Skip it and start practising")
         assert page.url.endswith("/practice")
 
         for _ in range(3):

@@ -28,6 +28,7 @@ from hyperlearn.store.models import (
 from hyperlearn.web.app import create_app
 from tests.conftest import Clock, require_shared_data
 from tests.reading.test_texts_and_questions import EN_TEXT, RU_TEXT
+from tests.signin import AppClient, sign_up
 
 NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 
@@ -92,8 +93,8 @@ def client(fresh_database_url: str) -> Iterator[TestClient]:
         clock=Clock(),
         rng_factory=lambda: random.Random(next(seeds)),
     )
-    with TestClient(app) as test_client:
-        yield test_client
+    with AppClient(app) as test_client:
+        yield sign_up(test_client)
     app.state.engine.dispose()
 
 

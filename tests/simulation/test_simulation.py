@@ -132,8 +132,10 @@ def test_bench_recommend_core_only(tmp_path: Path) -> None:
 def test_bench_recommend_through_the_service(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["bench", "recommend", "--items", "700", "--calls", "10", "--history", "5", "--json"]
-        + ["--out", str(tmp_path)],
+        [
+            *("bench", "recommend", "--items", "700", "--calls", "10", "--history", "5"),
+            *("--json", "--out", str(tmp_path)),
+        ],
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout.strip().splitlines()[-1])

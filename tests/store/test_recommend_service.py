@@ -22,6 +22,7 @@ from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.store.models import ItemReportRow, ItemRow, LearnerItemEventRow
 from hyperlearn.web.app import create_app
 from tests.conftest import T0, Clock
+from tests.signin import AppClient, sign_up
 
 
 @pytest.fixture
@@ -131,24 +132,30 @@ def test_the_hybrid_policy_builds_a_themed_item_for_a_missing_topic(
 ) -> None:
     made: list[tuple[str, str]] = []
 
-    def maker(language: Language, skill_id: str, topic_id: str, rng: random.Random) -> Item:
-        made.append((skill_id, topic_id))
-        return Item.create(
-            language=language,
-            type=bank.items[Language.EN][0].type,
-            text=f"Made for {topic_id}: it ___ fine.",
-            answers=("is",),
-            skills=(skill_id,),
-            level=bank.graphs[Language.EN][skill_id].level,
-            topics=(topic_id,),
-            hint="be",
-        )
+    class Maker:
+        def supports(self, language: Language, skill_id: str, topic_id: str) -> bool:
+            return True
+
+        def make(
+            self, language: Language, skill_id: str, topic_id: str, rng: random.Random
+        ) -> Item:
+            made.append((skill_id, topic_id))
+            return Item.create(
+                language=language,
+                type=bank.items[Language.EN][0].type,
+                text=f"Made for {topic_id}: it ___ fine.",
+                answers=("is",),
+                skills=(skill_id,),
+                level=bank.graphs[Language.EN][skill_id].level,
+                topics=(topic_id,),
+                hint="be",
+            )
 
     # The starter bank covers every topic for some skills only: some liked topic lacks an item
     # for the skill a new learner needs most, and then the policy asks for one.
     for topic in sorted(bank.topics):
         learner = new_learner(fresh_session, [topic])
-        choice = recommend.choose(fresh_session, learner, T0, random.Random(1), maker)
+        choice = recommend.choose(fresh_session, learner, T0, random.Random(1), Maker())
         if made:
             break
     assert made, "no topic lacked an item for the neediest skill"
@@ -189,8 +196,8 @@ def test_real_themed_items_are_verified_and_answerable(fresh_session: Session, b
 
 def test_api_signals_reports_and_settings(fresh_database_url: str, clock: Clock) -> None:
     app = create_app(Settings(database_url=fresh_database_url), clock=clock)
-    with TestClient(app) as client:
-        _api_round_trip(client)
+    with AppClient(app) as client:
+        _api_round_trip(sign_up(client))
     app.state.engine.dispose()
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.signin import signed_in
+
 
 def onboard(client: TestClient, **overrides: Any) -> dict[str, Any]:
     body = {"name": "Ada", "language": "en", "level": "A2", "interests": ["football"]}
@@ -132,8 +134,9 @@ def test_the_same_idempotency_key_stores_one_attempt(client: TestClient) -> None
 
 def test_an_item_of_another_language_is_refused(client: TestClient) -> None:
     english = onboard(client)
-    russian = onboard(client, language="ru")
-    ru_item = client.get(f"/api/learners/{russian['id']}/next").json()["item_id"]
+    other = signed_in(client.app)  # one learner profile per account
+    russian = onboard(other, language="ru")
+    ru_item = other.get(f"/api/learners/{russian['id']}/next").json()["item_id"]
     response = answer(client, english["id"], ru_item, "x")
     assert response.status_code == 422
     assert "language" in response.json()["detail"]

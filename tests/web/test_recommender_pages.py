@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from hyperlearn.settings import Settings
 from hyperlearn.web.app import create_app
 from tests.conftest import Clock
+from tests.signin import AppClient, sign_up
 from tests.web.test_pages import start
 
 
@@ -18,8 +19,8 @@ from tests.web.test_pages import start
 def fresh_client(fresh_database_url: str, clock: Clock) -> Iterator[TestClient]:
     """A database of its own: reports withhold items from everyone."""
     app = create_app(Settings(database_url=fresh_database_url), clock=clock)
-    with TestClient(app) as test_client:
-        yield test_client
+    with AppClient(app) as test_client:
+        yield sign_up(test_client)
     app.state.engine.dispose()
 
 

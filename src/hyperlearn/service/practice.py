@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,7 +140,7 @@ def onboard(
     unknown = sorted(set(interests) - known_topics)
     if unknown:
         raise InvalidInput(f"unknown topics: {', '.join(unknown)}")
-    graph = repository.load_graph(session, lang)
+    graph = repository.cached_graph(session, lang)
     if not len(graph):
         raise InvalidInput(f"no content for language {lang}; run `hyperlearn init`")
     learner = LearnerRow(
@@ -261,7 +261,7 @@ def submit_answer(
     item = _item(session, item_id)
     if str(item.language) != learner.language:
         raise InvalidInput(f"item {item_id} is not in the learner's language ({learner.language})")
-    graph = repository.load_graph(session, item.language)
+    graph = repository.cached_graph(session, item.language)
     levels = {skill_id: skill.level for skill_id, skill in graph.skills.items()}
     states = repository.skill_states(session, learner_id, item.skills, lock=True)
     result = grade(item, answer)
@@ -300,7 +300,7 @@ def progress(
     """Mastery per skill in curriculum order: from the fitted knowledge-tracing model once one
     exists (`hyperlearn learner refit`), before that from the per-skill Elo model."""
     learner = get_learner(session, learner_id)
-    graph = repository.load_graph(session, learner.language)
+    graph = repository.cached_graph(session, learner.language)
     states = repository.skill_states(session, learner_id)
     mastery = knowledge.mastery(session, learner_id, now) or {
         skill_id: state.mastery for skill_id, state in states.items()
@@ -334,12 +334,25 @@ def attempts(session: Session, learner_id: str) -> list[AttemptView]:
     ]
 
 
+def attempt_totals(session: Session, learner_id: str) -> tuple[int, int]:
+    """(answered, right) counted by the database: a page that shows two numbers must not load
+    a long log as objects (1,000 rows cost about 10 ms, and 100 ms when they set off garbage
+    collection; benchmarks/pages.py)."""
+    _learner_row(session, learner_id)
+    answered, right = session.execute(
+        select(func.count(AttemptRow.id), func.sum(case((AttemptRow.correct, 1), else_=0))).where(
+            AttemptRow.learner_id == learner_id
+        )
+    ).one()
+    return int(answered or 0), int(right or 0)
+
+
 def rebuild_skill_states(session: Session, learner_id: str) -> dict[str, SkillState]:
     """Learner state replayed from the onboarding prior and the attempt log alone.
 
     It equals the stored state: the log, not the state table, is the source of truth."""
     learner = get_learner(session, learner_id)
-    graph = repository.load_graph(session, learner.language)
+    graph = repository.cached_graph(session, learner.language)
     levels = {skill_id: skill.level for skill_id, skill in graph.skills.items()}
     states = {s.id: learner_model.initial_state(s, learner.level) for s in graph.skills.values()}
     log = session.scalars(
@@ -360,7 +373,7 @@ def _replay(session: Session, previous: AttemptRow, item_id: str) -> FeedbackVie
             "this idempotency key was already used for another item; send a new key per answer"
         )
     item = _item(session, previous.item_id)
-    graph = repository.load_graph(session, item.language)
+    graph = repository.cached_graph(session, item.language)
     return _feedback(session, previous, item, graph, duplicate=True)
 
 

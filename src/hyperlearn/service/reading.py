@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hyperlearn.content.reading import grounding
@@ -106,8 +106,11 @@ class TextView:
     questions: list[QuestionView]
 
 
-def text_id(language: Language, body: str) -> str:
-    digest = hashlib.sha256(f"{language}\n{body}".encode()).hexdigest()[:24]
+def text_id(language: Language, body: str, owner: str | None = None) -> str:
+    """Imported texts: a hash of language and body. A text pasted by a learner is theirs
+    alone (other learners never see it), so the learner is part of its id."""
+    key = f"{language}\n{body}" if owner is None else f"{language}\n{owner}\n{body}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"{language}-t-{digest}"
 
 
@@ -142,7 +145,7 @@ def add_text(
     except TextProblem as exc:
         raise InvalidInput(str(exc)) from None
     report = TextReport(title=text.title, label=label, sentences=len(text.sentences))
-    report.text_id = tid = text_id(language, text.body)
+    report.text_id = tid = text_id(language, text.body, created_by)
     estimated = level or text_level(text.sentences, language)
     report.level = str(estimated) if estimated else ""
     if session.get(ReadingTextRow, tid) is not None:
@@ -256,7 +259,10 @@ def import_texts(
     return reports
 
 
-def list_texts(session: Session, language: Language, limit: int = 200) -> list[TextSummary]:
+def list_texts(
+    session: Session, language: Language, limit: int = 200, viewer: str | None = None
+) -> list[TextSummary]:
+    """Imported texts and those the learner `viewer` pasted (None: imported texts only)."""
     counts = dict(
         session.execute(
             select(ReadingQuestionRow.text_id, func.count()).group_by(ReadingQuestionRow.text_id)
@@ -265,6 +271,7 @@ def list_texts(session: Session, language: Language, limit: int = 200) -> list[T
     rows = session.scalars(
         select(ReadingTextRow)
         .where(ReadingTextRow.language == str(language))
+        .where(_visible_to(viewer))
         .order_by(ReadingTextRow.created_at.desc(), ReadingTextRow.title)
         .limit(limit)
     )
@@ -282,9 +289,13 @@ def list_texts(session: Session, language: Language, limit: int = 200) -> list[T
     ]
 
 
-def get_text(session: Session, tid: str, rng: random.Random | None = None) -> TextView:
+def get_text(
+    session: Session, tid: str, rng: random.Random | None = None, viewer: str | None = None
+) -> TextView:
+    """A text with its questions, if `viewer` may read it: imported texts are for everyone,
+    a pasted text only for the learner who pasted it (anyone else gets NotFound)."""
     row = session.get(ReadingTextRow, tid)
-    if row is None:
+    if row is None or row.created_by not in (None, viewer):
         raise NotFound(f"no text with id {tid!r}")
     questions = session.scalars(
         select(ReadingQuestionRow)
@@ -323,7 +334,11 @@ def answer(
     idempotency_key: str,
     now: datetime,
 ) -> practice.FeedbackView:
-    """Grade one answer of a reading session: the item must be a question of this text."""
+    """Grade one answer of a reading session: the item must be a question of this text, and
+    the text one the learner may read."""
+    text = session.get(ReadingTextRow, tid)
+    if text is None or text.created_by not in (None, learner_id):
+        raise NotFound(f"no text with id {tid!r}")
     if session.get(ReadingQuestionRow, (tid, item_id)) is None:
         raise NotFound(f"text {tid!r} has no question {item_id!r}")
     return practice.submit_answer(
@@ -334,6 +349,12 @@ def answer(
         idempotency_key=idempotency_key,
         now=now,
     )
+
+
+def _visible_to(viewer: str | None) -> ColumnElement[bool]:
+    if viewer is None:
+        return ReadingTextRow.created_by.is_(None)
+    return or_(ReadingTextRow.created_by.is_(None), ReadingTextRow.created_by == viewer)
 
 
 def _question_count(session: Session, tid: str) -> int:

@@ -34,6 +34,7 @@ from hyperlearn.core import (
 from hyperlearn.core.interests import EngagementEvent, Signal, interest_weights
 from hyperlearn.core.memory import MemoryModel
 from hyperlearn.core.policy import DEFAULT_BAND, POLICIES
+from hyperlearn.service import classes
 from hyperlearn.service.errors import InvalidInput, NotFound
 from hyperlearn.store import memory_repo, repository
 from hyperlearn.store.models import ItemReportRow, LearnerRow
@@ -97,6 +98,7 @@ def policy_state(session: Session, learner: LearnerRow, now: datetime) -> Policy
         excluded=repository.withheld_item_ids(session),
         goal_level=CEFRLevel(learner.goal_level) if learner.goal_level else None,
         topic_names=repository.topic_names(session, language),
+        focus_skills=classes.focus_skills_for_learner(session, learner.id),
     )
 
 

@@ -1,18 +1,22 @@
-"""The JSON API. Every route is a thin call into hyperlearn.service."""
+"""The JSON API. Every route is a thin call into hyperlearn.service.
+
+Authentication and access to `{learner_id}` are checked for every route by `web.auth.guard`
+(an app-wide dependency); routes that act for the caller read `auth.current_user`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from hyperlearn.core import Language
-from hyperlearn.service import InvalidInput, recommend
+from hyperlearn.service import Conflict, InvalidInput, NotFound, accounts, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
-from hyperlearn.web import schemas
+from hyperlearn.web import auth, schemas
 from hyperlearn.web.deps import NowDep, RngDep, SessionDep
 
 router = APIRouter(prefix="/api")
@@ -42,7 +46,7 @@ def skills(session: SessionDep, language: str = "en") -> list[schemas.SkillOut]:
         lang = Language(language)
     except ValueError:
         raise InvalidInput(f"unknown language {language!r}") from None
-    graph = repository.load_graph(session, lang)
+    graph = repository.cached_graph(session, lang)
     return [
         schemas.SkillOut(
             id=s.id,
@@ -62,7 +66,14 @@ def skills(session: SessionDep, language: str = "en") -> list[schemas.SkillOut]:
     status_code=status.HTTP_201_CREATED,
     tags=["learners"],
 )
-def create_learner(body: schemas.LearnerCreate, session: SessionDep, now: NowDep) -> Any:
+def create_learner(
+    request: Request, body: schemas.LearnerCreate, session: SessionDep, now: NowDep
+) -> Any:
+    """Create the caller's learner profile (one per account; 409 when there is one)."""
+    user = auth.current_user(request)
+    assert user is not None  # the guard answers 401 first
+    if user.learner_id is not None:
+        raise Conflict("this account already has a learner profile")
     learner = service.onboard(
         session,
         name=body.name,
@@ -71,6 +82,7 @@ def create_learner(body: schemas.LearnerCreate, session: SessionDep, now: NowDep
         interests=body.interests,
         now=now,
     )
+    accounts.attach_learner(session, user.id, learner.id)
     return _plain(learner)
 
 
@@ -104,10 +116,17 @@ def record_signal(
     tags=["practice"],
 )
 def report_item(
-    item_id: str, body: schemas.ReportCreate, session: SessionDep, now: NowDep
+    request: Request, item_id: str, body: schemas.ReportCreate, session: SessionDep, now: NowDep
 ) -> schemas.ReportOut:
-    """Report an item as wrong: nobody is shown it until a teacher has looked at it."""
-    report_id = recommend.report_item(session, body.learner_id, item_id, body.reason, now)
+    """Report an item as wrong: nobody is shown it until a teacher has looked at it. The
+    report is the caller's learner profile's (`learner_id`, if sent, must be that one)."""
+    user = auth.current_user(request)
+    learner_id = user.learner_id if user is not None else None
+    if body.learner_id is not None and not accounts.can_write_learner(user, body.learner_id):
+        raise NotFound(f"no learner with id {body.learner_id!r}")
+    if learner_id is None:
+        raise InvalidInput("reports come from a learner profile: create one first")
+    report_id = recommend.report_item(session, learner_id, item_id, body.reason, now)
     return schemas.ReportOut(id=report_id, item_id=item_id, status="open")
 
 

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hyperlearn import __version__
 from hyperlearn.service import Conflict, InvalidInput, NotFound, ServiceError
+from hyperlearn.service.accounts import BadCredentials, TooManyAttempts
+from hyperlearn.service.classes import Forbidden
 from hyperlearn.settings import Settings
 from hyperlearn.store.engine import make_engine, session_factory
-from hyperlearn.web import api, pages
+from hyperlearn.web import accounts as accounts_web
+from hyperlearn.web import api, auth, pages
+from hyperlearn.web import dashboard as dashboard_web
+from hyperlearn.web import export as export_web
+from hyperlearn.web import placement as placement_web
 from hyperlearn.web import reading as reading_web
+from hyperlearn.web import teacher as teacher_web
 
 STATIC = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {
@@ -31,7 +39,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-_STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409}
+_STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, BadCredentials: 401, Forbidden: 403}
+CSRF_REASON = (
+    "This form has expired or did not come from this site: go back, reload the page and send "
+    "it again."
+)
+log = logging.getLogger("hyperlearn")
 
 
 def _utc_now() -> datetime:
@@ -44,7 +57,23 @@ def create_app(
     rng_factory: Callable[[], random.Random] = random.Random,
 ) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="HyperLearn", version=__version__, docs_url="/docs", redoc_url=None)
+    # Refuses to start with a placeholder or short key outside development (InsecureSettings).
+    secret_key = settings.effective_secret_key()
+    if settings.secret_key and settings.weak_secret_key():
+        log.warning(
+            "HYPERLEARN_SECRET_KEY is weak; accepted only because HYPERLEARN_ENV=development. "
+            "Never serve this to other people."
+        )
+    # Every route runs `auth.guard`: who is asking, CSRF on forms, access to {learner_id}.
+    app = FastAPI(
+        title="HyperLearn",
+        version=__version__,
+        docs_url="/docs",
+        redoc_url=None,
+        dependencies=[Depends(auth.guard)],
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
     engine = make_engine(settings.effective_database_url)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -60,13 +89,44 @@ def create_app(
             response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.middleware("http")
+    async def browser_cookie(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Pages: give each browser a random nonce that pre-login CSRF tokens are bound to."""
+        if request.url.path.startswith(("/api/", "/static/")):
+            return await call_next(request)
+        had_cookie = auth.BROWSER_COOKIE in request.cookies
+        nonce = auth.browser_nonce(request)
+        response = await call_next(request)
+        if not had_cookie:
+            auth.set_cookie(request, response, auth.BROWSER_COOKIE, nonce, 3600 * 24 * 365)
+        return response
+
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
         code = next((c for kind, c in _STATUS.items() if isinstance(exc, kind)), 400)
+        headers = {}
+        if isinstance(exc, TooManyAttempts):
+            code, headers = 429, {"Retry-After": str(exc.retry_after)}
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.reason}, status_code=code)
+            return JSONResponse({"detail": exc.reason}, status_code=code, headers=headers)
         return pages.templates.TemplateResponse(
-            request, "error.html", {"reason": exc.reason, "learner": None}, status_code=code
+            request,
+            "error.html",
+            {"reason": exc.reason, "learner": None},
+            status_code=code,
+            headers=headers,
+        )
+
+    @app.exception_handler(auth.LoginRequired)
+    async def login_required(request: Request, exc: auth.LoginRequired) -> Response:
+        return RedirectResponse(auth.login_url(exc.next_path), status_code=303)
+
+    @app.exception_handler(auth.CsrfFailed)
+    async def csrf_failed(request: Request, exc: auth.CsrfFailed) -> Response:
+        return pages.templates.TemplateResponse(
+            request, "error.html", {"reason": CSRF_REASON, "learner": None}, status_code=403
         )
 
     @app.exception_handler(RequestValidationError)
@@ -74,15 +134,23 @@ def create_app(
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": _plain_errors(exc)}, status_code=422)
         reason = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
-        return HTMLResponse(
-            pages.templates.get_template("error.html").render(reason=reason, learner=None),
-            status_code=422,
+        return pages.templates.TemplateResponse(
+            request, "error.html", {"reason": reason, "learner": None}, status_code=422
         )
 
     app.include_router(api.router)
+    app.include_router(accounts_web.router)
+    app.include_router(accounts_web.api_router)
     app.include_router(pages.router)
     app.include_router(reading_web.router)
     app.include_router(reading_web.api_router)
+    app.include_router(export_web.router)
+    app.include_router(export_web.api_router)
+    app.include_router(placement_web.router)
+    app.include_router(dashboard_web.router)
+    app.include_router(dashboard_web.api_router)
+    app.include_router(teacher_web.router)
+    app.include_router(teacher_web.learner_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

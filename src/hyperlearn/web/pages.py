@@ -1,6 +1,7 @@
 """Server-rendered pages: onboarding, practice with immediate feedback, progress.
 
-Until accounts arrive, the browser remembers the learner in an HttpOnly, SameSite=Lax cookie.
+Pages act for the signed-in user's learner profile (web/auth.py resolves the session before
+every route); every form carries `{{ csrf_field(request) }}`.
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import CEFRLevel, Language
-from hyperlearn.service import InvalidInput, NotFound, recommend
+from hyperlearn.service import InvalidInput, NotFound, accounts, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
 from hyperlearn.store import repository
+from hyperlearn.web import auth
 from hyperlearn.web.deps import NowDep, RngDep, SessionDep
 
+# The cookie that remembered a learner before accounts existed; only ever deleted now.
 LEARNER_COOKIE = "hl_learner"
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates.env.globals["csrf_field"] = auth.csrf_field
+templates.env.globals["current_user"] = auth.current_user
 router = APIRouter(include_in_schema=False)
 
 
 def _current_learner(request: Request, session: Session) -> service.LearnerView | None:
-    """The learner this browser remembers, or None (no cookie, or a learner that is gone)."""
-    learner_id = request.cookies.get(LEARNER_COOKIE)
-    if not learner_id:
+    """The signed-in user's learner profile, or None (not signed in, or no profile yet)."""
+    user = auth.current_user(request)
+    if user is None or user.learner_id is None:
         return None
     try:
-        return service.get_learner(session, learner_id)
+        return service.get_learner(session, user.learner_id)
     except NotFound:
         return None
 
@@ -47,11 +52,14 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> Response:
+    """Signed out: a welcome with links to sign in or register. Signed in without a learner
+    profile: the onboarding form. With one: where to go next."""
     learner = _current_learner(request, session)
     return _page(
         request,
         "onboard.html",
         learner=learner,
+        user=auth.current_user(request),
         topics=repository.load_topics(session),
         languages=list(Language),
         levels=list(CEFRLevel)[:5],
@@ -69,21 +77,17 @@ def onboard(
     level: Annotated[str, Form(max_length=4)],
     interests: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    """Create the signed-in user's learner profile (one per account)."""
+    user = auth.current_user(request)
+    assert user is not None  # the guard sends anonymous visitors to /login
+    if user.learner_id is not None:
+        return RedirectResponse("/practice", status_code=303)
     learner = service.onboard(
         session, name=name, language=language, level=level, interests=interests or [], now=now
     )
-    response = RedirectResponse("/practice", status_code=303)
-    response.set_cookie(
-        LEARNER_COOKIE, learner.id, httponly=True, samesite="lax", max_age=3600 * 24 * 365
-    )
-    return response
-
-
-@router.post("/logout")
-def logout() -> Response:
-    response = _to_onboarding()
-    response.delete_cookie(LEARNER_COOKIE)
-    return response
+    accounts.attach_learner(session, user.id, learner.id)
+    # Offer the placement test first (it can be skipped): it seeds mastery from answers.
+    return RedirectResponse("/placement", status_code=303)
 
 
 @router.get("/practice", response_class=HTMLResponse)
@@ -223,13 +227,13 @@ def progress(request: Request, session: SessionDep, now: NowDep) -> Response:
     if learner is None:
         return _to_onboarding()
     rows = service.progress(session, learner.id, now)
-    history = service.attempts(session, learner.id)
+    answered, right = service.attempt_totals(session, learner.id)
     return _page(
         request,
         "progress.html",
         learner=learner,
         rows=rows,
-        answered=len(history),
-        right=sum(a.correct for a in history),
+        answered=answered,
+        right=right,
         reviews_due=memory_service.due_count(session, learner.id, now),
     )

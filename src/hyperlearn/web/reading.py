@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hyperlearn.content.reading.texts import MAX_BYTES
 from hyperlearn.service import practice
 from hyperlearn.service import reading as service
+from hyperlearn.web.auth import current_user
 from hyperlearn.web.deps import NowDep, RngDep, SessionDep
 from hyperlearn.web.pages import _current_learner, templates
 
@@ -36,7 +37,7 @@ def texts(request: Request, session: SessionDep) -> Response:
         request,
         "reading_list.html",
         learner=learner,
-        texts=service.list_texts(session, learner.language),
+        texts=service.list_texts(session, learner.language, viewer=learner.id),
     )
 
 
@@ -100,7 +101,7 @@ def _reading_page(
     text_id: str,
     feedback: practice.FeedbackView | None,
 ) -> Response:
-    text = service.get_text(session, text_id, rng)
+    text = service.get_text(session, text_id, rng, viewer=learner.id)
     return _page(
         request,
         "reading.html",
@@ -113,9 +114,11 @@ def _reading_page(
 
 
 @api_router.get("/texts/{text_id}")
-def text_json(session: SessionDep, rng: RngDep, text_id: str) -> dict[str, Any]:
-    """A text with its questions (answers not included)."""
-    view = service.get_text(session, text_id, rng)
+def text_json(request: Request, session: SessionDep, rng: RngDep, text_id: str) -> dict[str, Any]:
+    """A text with its questions (answers not included). A text pasted by a learner is
+    theirs alone."""
+    user = current_user(request)
+    view = service.get_text(session, text_id, rng, viewer=user.learner_id if user else None)
     return {
         "id": view.id,
         "title": view.title,

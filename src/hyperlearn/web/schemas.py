@@ -148,7 +148,8 @@ class SignalCreate(BaseModel):
 
 class ReportCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    learner_id: str = Field(min_length=1, max_length=36)
+    # The caller's learner profile; optional (it is implied by the API token).
+    learner_id: str | None = Field(default=None, min_length=1, max_length=36)
     reason: str = Field(default="", max_length=MAX_REPORT_CHARS)
 
 
