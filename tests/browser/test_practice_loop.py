@@ -8,10 +8,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from hyperlearn.service.setup import init_database
 from hyperlearn.settings import Settings
@@ -38,22 +40,35 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def browser_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The app on a database of its own (migrated, starter content loaded)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'hyperlearn.sqlite3'}"
     init_database(make_engine(url), T0)
+    return create_app(Settings(database_url=url))
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free local port in a thread; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(database_url=url)), port=port, log_level="error")
-    instance = uvicorn.Server(config)
+    instance = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error"))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not instance.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(browser_app(tmp_path_factory)) as base_url:
+        yield base_url
 
 
 def test_register_onboard_answer_with_the_keyboard_and_see_progress(
