@@ -498,6 +498,10 @@ def test_a_deleted_learner_leaves_the_class(client: AppClient) -> None:
     noor, noor_id = learner(app, "Noor")
     join(noor, invite_code(tutor, class_id))
     with app.state.sessions() as session:
+        # The learner's own data export lists the class before the account goes.
+        exported = export.export_learner(session, noor_id, T0)
+        assert [c["class_id"] for c in exported["classes"]] == [class_id]
+        assert exported["classes"][0]["name"] == "Year 9 English"
         done = export.delete_learner(session, noor_id)
         assert done.deleted.get("class_members") == 1
         user = accounts.find_user(session, tutor.username)

@@ -31,6 +31,8 @@ from hyperlearn.store.models import (
     ApiTokenRow,
     AttemptRow,
     Base,
+    ClassMemberRow,
+    ClassRow,
     ItemReportRow,
     ItemReviewStateRow,
     ItemSkillRow,
@@ -183,6 +185,20 @@ def export_learner(session: Session, learner_id: str, now: datetime) -> dict[str
                 select(ItemReportRow)
                 .where(ItemReportRow.learner_id == learner_id)
                 .order_by(ItemReportRow.id)
+            )
+        ],
+        "classes": [
+            {
+                "class_id": row.id,
+                "name": row.name,
+                "language": row.language,
+                "joined_at": joined.isoformat(),
+            }
+            for row, joined in session.execute(
+                select(ClassRow, ClassMemberRow.joined_at)
+                .join(ClassMemberRow, ClassMemberRow.class_id == ClassRow.id)
+                .where(ClassMemberRow.learner_id == learner_id)
+                .order_by(ClassMemberRow.joined_at, ClassRow.id)
             )
         ],
         "reading_texts": [
