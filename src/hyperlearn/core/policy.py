@@ -297,11 +297,8 @@ class HybridPolicy:
         score += 1e-6 * _jitter(rng, len(candidates))
         # Items with a review state: due reviews gain, and they are no longer new.
         score[tables.seen] += c.review * tables.review - c.novelty
-        score[candidates.positions(state.excluded)] = -np.inf
-        fresh = score.copy()
-        fresh[candidates.positions(list(state.history[-c.repeat_window :]))] = -np.inf
-        if np.isfinite(fresh).any():
-            score = fresh
+        allowed = _without_recent(_allowed(state, candidates), state, candidates, c.repeat_window)
+        score = np.where(allowed, score, -np.inf)
         run_skill = self._long_run(state, candidates)
         if run_skill is not None:
             other = np.where(candidates.skill == run_skill, -np.inf, score)
@@ -333,9 +330,9 @@ class HybridPolicy:
         if not liked or not len(candidates):
             return None
         need, _ = self._skill_need(state, candidates)
-        allowed = np.ones(len(candidates), dtype=np.bool_)
-        allowed[candidates.positions(state.excluded)] = False
-        allowed[candidates.positions(list(state.history[-self.config.repeat_window :]))] = False
+        allowed = _without_recent(
+            _allowed(state, candidates), state, candidates, self.config.repeat_window
+        )
         # The neediest skills: close to the top need (a themed item should not pull the learner
         # away from what they need most).
         top = float(need.max())
