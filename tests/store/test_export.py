@@ -11,7 +11,6 @@ import random
 import sqlite3
 import uuid
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from hyperlearn.core import Language
 from hyperlearn.service import InvalidInput, NotFound, practice, recommend
 from hyperlearn.service import export as service
 from hyperlearn.store import repository
-from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.store.models import (
     AttemptRow,
     ItemReportRow,
@@ -35,23 +33,6 @@ from hyperlearn.store.models import (
     LearnerTopicRow,
 )
 from tests.conftest import T0
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with session_factory(engine)() as db_session:
-        yield db_session
-    engine.dispose()
-
-
-@pytest.fixture
-def fresh_session(fresh_database_url: str) -> Iterator[Session]:
-    """A database of its own, for tests that report items (withheld from everyone after)."""
-    engine = make_engine(fresh_database_url)
-    with session_factory(engine)() as db_session:
-        yield db_session
-    engine.dispose()
 
 
 def _learner_with_history(session: Session, answers: int = 6) -> practice.LearnerView:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,14 +24,6 @@ from hyperlearn.store import memory_repo
 from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.store.models import AttemptRow, LearnerMemoryParamsRow
 from tests.conftest import T0, Clock
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with session_factory(engine)() as db_session:
-        yield db_session
-    engine.dispose()
 
 
 def new_learner(session: Session, language: str = "en") -> str:

@@ -4,7 +4,6 @@ learner, reasons, engagement signals, reports that withhold items, themed items.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,28 +17,10 @@ from hyperlearn.service import InvalidInput, NotFound, recommend
 from hyperlearn.service import practice as service
 from hyperlearn.settings import Settings
 from hyperlearn.store import repository
-from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.store.models import ItemReportRow, ItemRow, LearnerItemEventRow
 from hyperlearn.web.app import create_app
 from tests.conftest import T0, Clock
 from tests.signin import AppClient, sign_up
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with session_factory(engine)() as db_session:
-        yield db_session
-    engine.dispose()
-
-
-@pytest.fixture
-def fresh_session(fresh_database_url: str) -> Iterator[Session]:
-    """A database of its own, for tests that add items or withhold them from everyone."""
-    engine = make_engine(fresh_database_url)
-    with session_factory(engine)() as db_session:
-        yield db_session
-    engine.dispose()
 
 
 def new_learner(session: Session, interests: list[str] | None = None, level: str = "A2") -> str:
