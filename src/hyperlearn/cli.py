@@ -18,6 +18,7 @@ from rich.table import Table
 from hyperlearn.accounts_cli import token_app, user_app
 from hyperlearn.evaluation.cli import bench_app, simulate
 from hyperlearn.export_cli import content_anki
+from hyperlearn.llm_cli import llm_app
 from hyperlearn.reading_cli import bench_reading, texts_app
 from hyperlearn.settings import Settings
 
@@ -33,6 +34,7 @@ app.command("simulate")(simulate)
 app.add_typer(texts_app, name="texts")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(llm_app, name="llm")
 bench_app.command("reading")(bench_reading)
 content_app.command("anki")(content_anki)
 console = Console()

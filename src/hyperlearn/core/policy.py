@@ -126,6 +126,8 @@ class PolicyState:
     skills: Mapping[str, SkillState]  # learner model, per skill id
     interests: Mapping[str, float] = field(default_factory=dict)  # topic -> [-1, 1]
     history: Sequence[str] = ()  # recently answered item ids, oldest first
+    # Whether each answer in `history` was right (same order; may be shorter for old callers).
+    outcomes: Sequence[bool] = ()
     # Memory model: P(recall) now of every item the learner has a review state for.
     retrievability: Mapping[str, float] = field(default_factory=dict)
     target_retention: float = 0.9

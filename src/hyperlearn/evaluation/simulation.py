@@ -369,6 +369,7 @@ def _run_learner(
     last_review = np.zeros(len(world.items))  # days since START
     profile = InterestProfile(hidden.stated)
     history: deque[str] = deque(maxlen=60)
+    outcomes: deque[bool] = deque(maxlen=60)
 
     day, in_session, sessions, quits, skips = 0, 0, 1, 0, 0
     reached: int | None = None
@@ -379,6 +380,7 @@ def _run_learner(
             skills=skills,
             interests=profile.weights(now),
             history=tuple(history),
+            outcomes=tuple(outcomes),
             retrievability=dict(
                 zip(
                     reviewed,
@@ -417,6 +419,7 @@ def _run_learner(
             stability[slot[item.id]] = review.stability
             last_review[slot[item.id]] = day_time
             history.append(item.id)
+            outcomes.append(correct)
             profile.observe(Signal.ANSWER, item.topics, now)
             if liked and correct and chance.random() < c.like_liked:
                 profile.observe(Signal.LIKE, item.topics, now)

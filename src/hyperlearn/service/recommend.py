@@ -87,11 +87,13 @@ def policy_state(session: Session, learner: LearnerRow, now: datetime) -> Policy
     stability = np.fromiter((s for _, s, _ in rows), np.float64, len(rows))
     recall_now = MemoryModel(params).recall_curve(elapsed, stability)
     recall = dict(zip((item_id for item_id, _, _ in rows), recall_now.tolist(), strict=True))
+    recent = repository.recent_outcomes(session, learner.id, HISTORY_FOR_POLICY)
     return PolicyState(
         level=level,
         skills=repository.skill_states(session, learner.id),
         interests=interests(session, learner.id, now),
-        history=repository.recent_item_ids(session, learner.id, HISTORY_FOR_POLICY),
+        history=[item_id for item_id, _ in recent],
+        outcomes=[correct for _, correct in recent],
         retrievability=recall,
         target_retention=params.desired_retention,
         band=_band(learner),

@@ -346,13 +346,18 @@ def save_skill_states(session: Session, learner_id: str, states: Iterable[SkillS
 
 def recent_item_ids(session: Session, learner_id: str, limit: int) -> list[str]:
     """The learner's last `limit` answered item ids, oldest first."""
+    return [item_id for item_id, _ in recent_outcomes(session, learner_id, limit)]
+
+
+def recent_outcomes(session: Session, learner_id: str, limit: int) -> list[tuple[str, bool]]:
+    """(item id, answered correctly) of the learner's last `limit` answers, oldest first."""
     query = (
-        select(AttemptRow.item_id)
+        select(AttemptRow.item_id, AttemptRow.correct)
         .where(AttemptRow.learner_id == learner_id)
         .order_by(AttemptRow.id.desc())
         .limit(limit)
     )
-    return list(reversed(session.scalars(query).all()))
+    return [(item_id, bool(correct)) for item_id, correct in reversed(session.execute(query).all())]
 
 
 def get_learner(session: Session, learner_id: str) -> LearnerRow | None:
