@@ -2,13 +2,20 @@
 
 It belongs to the Best-LR / DAS3H family. For an attempt of learner u on item j with skills S:
 
-    logit P(correct) = b + item_j + mean_s(skill_s + gamma_s log1p(succ_us) + rho_s log1p(fail_us))
-                       + w . h(history of u)
+    logit P(correct) = b + item_j + mean_s(skill_s + gamma_s log1p(succ_us) + rho_s log1p(fail_us)
+                                           + sum_k W[s, k] . T_uk)
+                       + (w + mean_s v_s) . h(history of u)
 
 - item_j has a stronger L2 penalty than skill_s, so a rare item's difficulty is shrunk towards its
   skills' difficulty, and a new item (item_j = 0) gets exactly its skills' difficulty;
 - gamma_s / rho_s are per-skill learning rates from successes and failures (PFA), log-scaled;
-- h are learner-history features shared by all skills (HISTORY_FEATURES): overall successes and
+- T is skill-to-skill transfer (with `KTConfig.transfer`): for every skill k the learner has
+  practised, four numbers (its two EMAs and log-counts of successes and failures) weighted by
+  W[s, k], so practice on one skill informs the prediction on another, as DKT's hidden state
+  does, but with a learned, readable matrix (strongly L2-penalised; n_skills^2 x 4 weights);
+- h are learner-history features (HISTORY_FEATURES), weighted by w shared by all skills plus,
+  with `KTConfig.skill_history`, a per-skill correction v_s (L2-penalised towards zero, so a
+  rare skill keeps the shared weights): overall successes and
   failures, the learner's smoothed success rate (ability), exponential moving averages of recent
   correctness on the skill and overall (recency, at two speeds), the last outcome on the skill
   and on the item, attempts on this item, how many attempts in a row the learner has spent on the
@@ -35,10 +42,13 @@ from scipy.optimize import minimize
 from hyperlearn.core.kt.log import FloatArray, IntArray, InteractionLog
 
 FORMAT = "hyperlearn-kt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the transfer and per-skill history blocks; 1 loads without them
 SECONDS_PER_DAY = 86_400.0
 RUN_BUCKETS = (1, 2, 3, 4, 6, 9, 14)  # upper bounds; the last bucket is open-ended
 STREAK_BUCKETS = (1, 2, 3)
+# Per practised skill k, what the transfer weights W[s, k] read (see SkillMemory).
+TRANSFER_FEATURES = ("ema", "fast_ema", "log_successes", "log_failures")
+N_TRANSFER = len(TRANSFER_FEATURES)
 
 HISTORY_FEATURES = (
     "log_total_successes",
@@ -71,12 +81,17 @@ class KTConfig:
     item_l2: float = 3.0  # stronger than skill_l2: shrinks rare items towards their skills
     skill_l2: float = 1.0
     history_l2: float = 1.0
+    transfer: bool = True
+    # Much stronger than the other penalties: n_skills^2 x 4 weights, most seen rarely.
+    transfer_l2: float = 300.0
+    skill_history: bool = True
+    skill_history_l2: float = 100.0
     skill_ema_decay: float = 0.7  # weight of the past in the EMAs
     fast_ema_decay: float = 0.4
     overall_ema_decay: float = 0.9
     half_life_days: float = 7.0  # for time-decayed counts
     ability_prior: float = 4.0  # pseudo-attempts at the base rate in the ability estimate
-    max_iter: int = 300
+    max_iter: int = 100  # enough with the rescaling in _fit_logistic (AUC flat from 50 on)
 
 
 @dataclass
@@ -148,6 +163,10 @@ class HyperLearnKT:
         self.skill_weights: FloatArray = np.zeros(0)
         self.success_weights: FloatArray = np.zeros(0)
         self.failure_weights: FloatArray = np.zeros(0)
+        # W[s, k, f]: feature f of practised skill k, for an attempt on skill s.
+        self.transfer_weights: FloatArray = np.zeros((0, 0, N_TRANSFER))
+        # v_s: skill s's correction to the shared history weights.
+        self.skill_history_weights: FloatArray = np.zeros((0, N_HISTORY))
         self.history_weights: FloatArray = np.zeros(N_HISTORY)
 
     # ------------------------------------------------------------------ one attempt
@@ -255,6 +274,7 @@ class HyperLearnKT:
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
+        transfer = _TransferColumns(self.transfer_columns, n_skills)
         items = log.item.tolist()
         correct = log.correct.tolist()
         times = log.time.tolist()
@@ -262,10 +282,12 @@ class HyperLearnKT:
         skill_idx = log.skill_idx.tolist()
         for start, end in log.learner_spans():
             state = LearnerState()
+            transfer.new_learner()
             for row in range(start, end):
                 skills = skill_idx[ptr[row] : ptr[row + 1]]
                 item = items[row]
                 history[row] = self.history(state, item, skills, times[row])
+                transfer.add(row, skills)
                 rows.append(row)
                 cols.append(0)
                 vals.append(1.0)
@@ -292,10 +314,44 @@ class HyperLearnKT:
                             )
                         )
                 self.update(state, item, skills, bool(correct[row]), times[row])
+                transfer.practised(state, skills)
         onehots = sparse.csr_matrix(
             (vals, (rows, cols)), shape=(len(log), 1 + n_items + 3 * n_skills)
         )
+        blocks = [onehots]
+        if self.transfer_columns:
+            blocks.append(transfer.matrix(len(log)))
+        if self.skill_history_columns:
+            blocks.append(self._skill_history_block(log, history))
+        if len(blocks) > 1:
+            onehots = sparse.hstack(blocks, format="csr")
         return onehots, history
+
+    def _skill_history_block(self, log: InteractionLog, history: FloatArray) -> sparse.csr_matrix:
+        """Each row's history features again, in the columns of each of its fitted skills
+        (times the skill's share of the row)."""
+        counts = np.diff(log.skill_ptr)
+        owner = np.repeat(np.arange(len(log)), counts)
+        skill = log.skill_idx
+        fitted = skill < self.n_skills
+        owner, skill = owner[fitted], skill[fitted]
+        share = 1.0 / counts[owner]
+        rows = np.repeat(owner, N_HISTORY)
+        cols = (skill[:, None] * N_HISTORY + np.arange(N_HISTORY)).ravel()
+        vals = (history[owner] * share[:, None]).ravel()
+        keep = vals != 0.0
+        return sparse.csr_matrix(
+            (vals[keep], (rows[keep], cols[keep])),
+            shape=(len(log), self.skill_history_columns),
+        )
+
+    @property
+    def skill_history_columns(self) -> int:
+        return self.n_skills * N_HISTORY if self.config.skill_history else 0
+
+    @property
+    def transfer_columns(self) -> int:
+        return self.n_skills * self.n_skills * N_TRANSFER if self.config.transfer else 0
 
     def fit(self, train: InteractionLog, n_items: int, n_skills: int) -> None:
         if not len(train):
@@ -310,6 +366,8 @@ class HyperLearnKT:
                 [0.0],
                 np.full(n_items, self.config.item_l2),
                 np.full(3 * n_skills, self.config.skill_l2),
+                np.full(self.transfer_columns, self.config.transfer_l2),
+                np.full(self.skill_history_columns, self.config.skill_history_l2),
                 np.full(N_HISTORY, self.config.history_l2),
             )
         )
@@ -348,7 +406,8 @@ class HyperLearnKT:
             fitted,
             self.skill_weights[safe]
             + self.success_weights[safe] * np.log1p(table["successes"][skill_idx])
-            + self.failure_weights[safe] * np.log1p(table["failures"][skill_idx]),
+            + self.failure_weights[safe] * np.log1p(table["failures"][skill_idx])
+            + self._transfer(table)[safe],
             0.0,
         )
         logit = np.full(n, self.intercept)
@@ -393,7 +452,34 @@ class HyperLearnKT:
             streak = _max_by(table[column][skill_idx], owner, n)
             rows = np.flatnonzero(streak >= 1)
             h[rows, at + np.searchsorted(STREAK_BUCKETS, streak[rows])] = 1.0
-        return _sigmoid(logit + h @ self.history_weights)
+        logit += h @ self.history_weights
+        if self.skill_history_columns:
+            per_skill_history = np.where(
+                fitted, np.einsum("ij,ij->i", self.skill_history_weights[safe], h[owner]), 0.0
+            )
+            np.add.at(logit, owner, share * per_skill_history)
+        return _sigmoid(logit)
+
+    def _transfer(self, table: Mapping[str, FloatArray]) -> FloatArray:
+        """sum_k W[s, k] . T_k for every fitted skill s, from the learner's skill table."""
+        n = self.n_skills
+        if not self.transfer_columns or not n:
+            return np.zeros(n)
+        practised = table["known"][:n] > 0
+        features = (
+            np.stack(
+                (
+                    table["ema"][:n],
+                    table["fast_ema"][:n],
+                    np.log1p(table["successes"][:n]),
+                    np.log1p(table["failures"][:n]),
+                ),
+                axis=1,
+            )
+            * practised[:, None]
+        )
+        result: FloatArray = self.transfer_weights.reshape(n, n * N_TRANSFER) @ features.ravel()
+        return result
 
     def mastery(self, state: LearnerState, time: float = 0.0) -> FloatArray:
         """P(correct) on a typical item (item effect 0) of each fitted skill."""
@@ -415,7 +501,17 @@ class HyperLearnKT:
         self.skill_weights = skill_block[:n_skills].copy()
         self.success_weights = skill_block[n_skills : 2 * n_skills].copy()
         self.failure_weights = skill_block[2 * n_skills :].copy()
-        self.history_weights = weights[1 + n_items + 3 * n_skills :].copy()
+        at = 1 + n_items + 3 * n_skills
+        self.transfer_weights = (
+            weights[at : at + self.transfer_columns]
+            .reshape(n_skills if self.transfer_columns else 0, -1, N_TRANSFER)
+            .copy()
+        )
+        at += self.transfer_columns
+        self.skill_history_weights = (
+            weights[at : at + self.skill_history_columns].reshape(-1, N_HISTORY).copy()
+        )
+        self.history_weights = weights[at + self.skill_history_columns :].copy()
 
     def _weights(self) -> FloatArray:
         return np.concatenate(
@@ -425,6 +521,8 @@ class HyperLearnKT:
                 self.skill_weights,
                 self.success_weights,
                 self.failure_weights,
+                self.transfer_weights.ravel(),
+                self.skill_history_weights.ravel(),
                 self.history_weights,
             )
         )
@@ -447,12 +545,16 @@ class HyperLearnKT:
         """Rebuild a saved model; refuses anything that is not a complete, consistent save."""
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValueError("not a HyperLearn knowledge-tracing model")
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported model version {data.get('version')!r}")
+        version = data.get("version")
+        if version not in (1, FORMAT_VERSION):
+            raise ValueError(f"unsupported model version {version!r}")
         if data.get("history_features") != list(HISTORY_FEATURES):
             raise ValueError("the model was saved with other history features")
         try:
-            model = cls(KTConfig(**data["config"]))
+            config = dict(data["config"])
+            if version == 1:  # saved before the transfer and per-skill history blocks
+                config["transfer"] = config["skill_history"] = False
+            model = cls(KTConfig(**config))
             model.n_items = int(data["n_items"])
             model.n_skills = int(data["n_skills"])
             model.base_rate = float(data["base_rate"])
@@ -460,13 +562,83 @@ class HyperLearnKT:
             weights = np.asarray(data["weights"], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"corrupt model parameters: {exc}") from exc
-        expected = 1 + model.n_items + 3 * model.n_skills + N_HISTORY
+        expected = (
+            1
+            + model.n_items
+            + 3 * model.n_skills
+            + model.transfer_columns
+            + model.skill_history_columns
+            + N_HISTORY
+        )
         if weights.shape != (expected,) or not np.all(np.isfinite(weights)):
             raise ValueError(f"corrupt model parameters: expected {expected} finite weights")
         if not 0.0 < model.base_rate < 1.0:
             raise ValueError("corrupt model parameters: base rate outside (0, 1)")
         model._set_weights(weights)
         return model
+
+
+class _TransferColumns:
+    """Builds the transfer block of the design matrix: for each row, the features of every
+    skill the learner practised before it, in the columns of the row's own skills. Kept as
+    per-learner numpy arrays (refreshed from the LearnerState after each attempt), since a
+    Python loop over (row, practised skill) pairs would dominate the fit time."""
+
+    def __init__(self, columns: int, n_skills: int) -> None:
+        self.enabled = columns > 0
+        self.n_skills = n_skills
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+        self.new_learner()
+
+    def new_learner(self) -> None:
+        self.features = np.zeros((self.n_skills, N_TRANSFER))
+        self.order: list[int] = []  # practised skills, in first-practice order
+        self.seen: set[int] = set()
+        self.known: IntArray = np.zeros(0, dtype=np.int64)
+
+    def add(self, row: int, skills: Sequence[int]) -> None:
+        if not self.enabled or not len(self.known):
+            return
+        fitted = [s for s in skills if s < self.n_skills]
+        share = 1.0 / len(skills)
+        offsets = (self.known[:, None] * N_TRANSFER + np.arange(N_TRANSFER)).ravel()
+        values = self.features[self.known].ravel() * share
+        for skill in fitted:
+            self.rows.append(np.full(len(offsets), row, dtype=np.int64))
+            self.cols.append(skill * self.n_skills * N_TRANSFER + offsets)
+            self.vals.append(values)
+
+    def practised(self, state: LearnerState, skills: Sequence[int]) -> None:
+        if not self.enabled:
+            return
+        for skill in skills:
+            if skill >= self.n_skills:
+                continue
+            memory = state.skills[skill]
+            if skill not in self.seen:
+                self.seen.add(skill)
+                self.order.append(skill)
+                self.known = np.asarray(self.order, dtype=np.int64)
+            self.features[skill] = (
+                memory.ema,
+                memory.fast_ema,
+                math.log1p(memory.successes),
+                math.log1p(memory.failures),
+            )
+
+    def matrix(self, n_rows: int) -> sparse.csr_matrix:
+        size = self.n_skills * self.n_skills * N_TRANSFER
+        if not self.rows:
+            return sparse.csr_matrix((n_rows, size))
+        return sparse.csr_matrix(
+            (
+                np.concatenate(self.vals),
+                (np.concatenate(self.rows), np.concatenate(self.cols)),
+            ),
+            shape=(n_rows, size),
+        )
 
 
 def _bucket(count: int, bounds: tuple[int, ...]) -> int:
@@ -530,17 +702,31 @@ def _fit_logistic(
     max_iter: int,
 ) -> FloatArray:
     """L2-penalised logistic regression (a penalty per column) with L-BFGS; the one-hot columns
-    stay sparse and the history columns dense, which keeps each iteration cheap."""
+    stay sparse and the history columns dense, which keeps each iteration cheap.
+
+    L-BFGS runs on rescaled weights u = w * sqrt(d), with d the diagonal of the Hessian at
+    w = 0 (sum of squares / 4 plus the penalty): rare items and the strongly penalised transfer
+    columns otherwise have curvatures orders of magnitude apart, and the plain problem needs
+    several times the iterations for the same fit."""
     onehots_t = onehots.T.tocsr()
     dense_t = np.ascontiguousarray(dense.T)
     split = onehots.shape[1]
+    curvature = (
+        np.concatenate(
+            (np.asarray(onehots.multiply(onehots).sum(axis=0)).ravel(), (dense * dense).sum(0))
+        )
+        * 0.25
+        + penalty
+    )
+    scale = 1.0 / np.sqrt(np.maximum(curvature, 1e-8))
 
-    def loss_and_grad(w: FloatArray) -> tuple[float, FloatArray]:
+    def loss_and_grad(u: FloatArray) -> tuple[float, FloatArray]:
+        w = scale * u
         z = onehots @ w[:split] + dense @ w[split:]
         loss = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.dot(penalty * w, w))
         residual = _sigmoid(z) - y
         grad = np.concatenate((onehots_t @ residual, dense_t @ residual)) + penalty * w
-        return loss, grad
+        return loss, scale * grad
 
     result = minimize(
         loss_and_grad,
@@ -549,5 +735,5 @@ def _fit_logistic(
         method="L-BFGS-B",
         options={"maxiter": max_iter},
     )
-    weights: FloatArray = np.asarray(result.x, dtype=np.float64)
+    weights: FloatArray = scale * np.asarray(result.x, dtype=np.float64)
     return weights
