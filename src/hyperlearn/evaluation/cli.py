@@ -323,3 +323,85 @@ def simulate(
 
 def _with_ci(value: float, interval: tuple[float, float], digits: int) -> str:
     return f"{value:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+class LLMBackendOption(StrEnum):
+    none = "none"
+    openai = "openai"
+    llamacpp = "llamacpp"
+
+
+@bench_app.command("llm")
+def bench_llm(
+    backend: Annotated[
+        LLMBackendOption,
+        typer.Option(help="none measures the deterministic paths; openai uses HYPERLEARN_LLM_*."),
+    ] = LLMBackendOption.none,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="GGUF file for --backend llamacpp."),
+    ] = None,
+    items: Annotated[
+        int, typer.Option(min=1, help="Themed requests, and as many explanations.")
+    ] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the drawn cases.")] = 0,
+    explain_language: Annotated[
+        str, typer.Option(help="Language of the explanations: en or ru.")
+    ] = "en",
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate", help="Also simulate the llm and tallrec policies next to hybrid."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder for results.json and details.json.")] = Path(
+        "bench-results"
+    )
+    / "llm",
+) -> None:
+    """Language models at work: acceptance of themed exercises, explanations that pass the
+    checks, latency p50/p95. With --backend none: the template and rule paths."""
+    from hyperlearn.evaluation import llm_bench
+    from hyperlearn.llm.backend import LLMError
+    from hyperlearn.llm.factory import backend_from_settings
+    from hyperlearn.settings import Settings
+
+    errors = Console(stderr=True)
+    if explain_language not in ("en", "ru"):
+        errors.print("--explain-language must be en or ru", style="red")
+        raise typer.Exit(2)
+    update: dict[str, object] = {"llm_backend": backend.value}
+    if model_path is not None:
+        update["llm_model_path"] = model_path
+    try:
+        llm = backend_from_settings(Settings().model_copy(update=update))
+        load = getattr(llm, "load", None)
+        if callable(load):
+            load()  # a local model: fail here, not once per call
+        with errors.status(f"bench llm: {backend.value}, {items} items"):
+            result, details = llm_bench.run(
+                llm,
+                items=items,
+                seed=seed,
+                explain_language="ru" if explain_language == "ru" else "en",
+                simulate=simulate,
+            )
+    except (ValueError, LLMError) as error:
+        errors.print(str(error), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from error
+    written = llm_bench.write_outputs(result, details, out)
+    themed, explained, latency = result["themed"], result["explanations"], result["latency_ms"]
+    (errors if as_json else Console()).print(
+        f"{result['backend']} {result['model']}: themed {themed['accepted']}/"
+        f"{themed['attempted']} accepted ({themed['acceptance_rate']:.0%}), rejected "
+        f"{themed['rejected_by_reason']}; explanations {explained['passed']}/"
+        f"{explained['checked']} passed ({explained['pass_rate']:.0%}), not used "
+        f"{details['explanations_rejected_by_reason']}; latency p50 {latency['p50']} ms, "
+        f"p95 {latency['p95']} ms",
+        markup=False,
+        highlight=False,
+    )
+    errors.print(f"Wrote {', '.join(str(path) for path in written)}")
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))

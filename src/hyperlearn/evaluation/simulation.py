@@ -185,44 +185,60 @@ def simulate(
     items: Sequence[Item],
     graph: SkillGraph,
     topics: Sequence[str],
-    policies: Sequence[str],
+    policies: Sequence[str | Policy],
     config: SimulationConfig,
     workers: int = 1,
     on_done: Callable[[str, int], None] | None = None,
 ) -> SimulationReport:
     """Run every policy on the same learners (per seed) and summarise; `on_done(policy, seed)`
-    reports progress. With `workers` > 1 the (policy, seed) runs go to separate processes."""
-    for name in policies:
-        policy_named(name)  # unknown names fail before any work
+    reports progress. A policy is a core policy's name or a policy object (e.g. an `LLMPolicy`),
+    reported under its `.name`. With `workers` > 1 the (policy, seed) runs of names go to
+    separate processes; policy objects (a model, a client, counters) always run in this
+    process, while the workers run the names."""
+    names = [p if isinstance(p, str) else p.name for p in policies]
+    for policy in policies:
+        if isinstance(policy, str):
+            policy_named(policy)  # unknown names fail before any work
+    if len(set(names)) != len(names):
+        raise ValueError(f"policy names must be distinct: {names}")
     usable = tuple(i for i in items if i.primary_skill in graph)
     if not usable:
         raise ValueError("no items of the skill graph to practise")
     jobs = [
-        (name, _World(usable, graph, tuple(sorted(topics)), config, seed))
+        (policy, _World(usable, graph, tuple(sorted(topics)), config, seed))
         for seed in config.seeds
-        for name in policies
+        for policy in policies
     ]
     outcomes: dict[tuple[str, int], list[LearnerOutcome]] = {}
+
+    def run_here(policy: Policy, world: _World) -> None:
+        outcomes[(policy.name, world.seed)] = _run_world(policy, world)
+        if on_done:
+            on_done(policy.name, world.seed)
+
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {
-                pool.submit(_run_world, name, world): (name, world.seed) for name, world in jobs
+                pool.submit(_run_world, policy, world): (policy, world.seed)
+                for policy, world in jobs
+                if isinstance(policy, str)
             }
+            for policy, world in jobs:
+                if not isinstance(policy, str):
+                    run_here(policy, world)
             for future, key in futures.items():
                 outcomes[key] = future.result()
                 if on_done:
                     on_done(*key)
     else:
-        for name, world in jobs:
-            outcomes[(name, world.seed)] = _run_world(name, world)
-            if on_done:
-                on_done(name, world.seed)
+        for policy, world in jobs:
+            run_here(policy_named(policy) if isinstance(policy, str) else policy, world)
     target = _target_skills(graph, config.target_level)
     return SimulationReport(
         config=config,
         n_items=len(usable),
         n_target_skills=len(target),
-        policies={name: _summarise(name, outcomes, config) for name in policies},
+        policies={name: _summarise(name, outcomes, config) for name in names},
     )
 
 
@@ -271,8 +287,8 @@ def _target_skills(graph: SkillGraph, target: CEFRLevel) -> list[str]:
     return [s for s in graph.topological_order() if graph[s].level.rank <= target.rank]
 
 
-def _run_world(name: str, world: _World) -> list[LearnerOutcome]:
-    policy = policy_named(name)
+def _run_world(named: str | Policy, world: _World) -> list[LearnerOutcome]:
+    policy = policy_named(named) if isinstance(named, str) else named
     candidates = CandidateSet(world.items, world.graph)
     setup = np.random.default_rng([world.seed, 0])
     levels = {s: skill.level for s, skill in world.graph.skills.items()}

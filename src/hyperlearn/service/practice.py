@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from hyperlearn.core import (
     ItemType,
     Language,
     Reason,
+    Skill,
     SkillGraph,
     SkillState,
     grade,
@@ -35,6 +37,8 @@ from hyperlearn.store.models import AttemptRow, LearnerRow, LearnerTopicRow
 
 if TYPE_CHECKING:
     from hyperlearn.content.themed import ThemedGenerator
+    from hyperlearn.llm.backend import LLMBackend
+    from hyperlearn.llm.explain import Explainer
 
 MAX_ANSWER_CHARS = 2000
 MAX_NAME_CHARS = 100
@@ -98,6 +102,8 @@ class FeedbackView:
     source: str
     licence: str
     duplicate: bool  # True when this key was answered before and nothing new was stored
+    # "model:<backend>" when a language model wrote `explanation` (checked), else "rules".
+    explanation_source: str = "rules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +213,21 @@ def next_exercise(
 
 
 def themed_maker(session: Session) -> recommend.ThemedMaker:
-    """Themed items from the bundled templates, for the stored skill graph and topics."""
-    return _TemplateMaker(session)
+    """Themed items from the bundled templates, for the stored skill graph and topics. With
+    HYPERLEARN_LLM_THEMED and a model, the model proposes the sentence first (verified by
+    HyperLearn; the templates are the fallback)."""
+    templates = _TemplateMaker(session)
+    backend = _llm().themed
+    if backend is None:
+        return templates
+    from hyperlearn.llm.themed import LLMThemedMaker
+
+    return LLMThemedMaker(
+        backend,
+        lambda language: repository.cached_graph(session, language),
+        lambda: {t.id: t for t in repository.load_topics(session)},
+        fallback=templates,
+    )
 
 
 class _TemplateMaker:
@@ -388,6 +407,7 @@ def _feedback(
     if span is not None:
         tokens = tokenize(item.text, item.language)
         error_in_text = " ".join(t.surface for t in tokens[span[0] : span[1]])
+    explanation, explanation_source = _explanation(item, skill, row, result.expected)
     return FeedbackView(
         attempt_id=row.id,
         item_id=item.id,
@@ -399,7 +419,7 @@ def _feedback(
         first_error=result.first_error,
         error_in_text=error_in_text,
         correction=item.correction,
-        explanation=item.explanation,
+        explanation=explanation,
         skill_name=skill.name,
         rule=skill.explanation,
         example=skill.example,
@@ -409,7 +429,74 @@ def _feedback(
         source=item.provenance.source,
         licence=item.provenance.licence,
         duplicate=duplicate,
+        explanation_source=explanation_source,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _LLMFeatures:
+    explainer: Explainer | None  # None: explanations come from the content alone
+    themed: LLMBackend | None  # None: themed items come from the templates alone
+
+
+_llm_override: _LLMFeatures | None = None
+
+
+def use_llm_backend(
+    backend: LLMBackend | None, *, explain_language: str = "en", themed: bool = False
+) -> Explainer | None:
+    """Use `backend` for explanations of wrong answers (and, with `themed`, themed items)
+    instead of what the settings configure; None goes back to the settings. Returns the
+    explainer, whose `outcomes` count what the model's explanations came to."""
+    global _llm_override
+    if backend is None:
+        _llm_override = None
+        return None
+    from hyperlearn.llm.explain import Explainer
+
+    explainer = Explainer(backend, "ru" if explain_language == "ru" else "en")
+    _llm_override = _LLMFeatures(explainer, backend if themed else None)
+    return explainer
+
+
+def _llm() -> _LLMFeatures:
+    return _llm_override if _llm_override is not None else _configured_llm()
+
+
+@functools.cache
+def _configured_llm() -> _LLMFeatures:
+    # Read once per process: with the default backend (none) the feedback path stays what it
+    # was, with no settings read, prompt built or model called per answer.
+    from hyperlearn.settings import Settings
+
+    settings = Settings()
+    if settings.llm_backend == "none":
+        return _LLMFeatures(None, None)
+    from hyperlearn.llm.explain import Explainer
+    from hyperlearn.llm.factory import shared_backend
+
+    try:
+        backend = shared_backend(settings)
+    except ValueError as error:  # misconfigured: learners still get the deterministic path
+        logging.getLogger(__name__).error("language model disabled: %s", error)
+        return _LLMFeatures(None, None)
+    explainer = Explainer(backend, settings.llm_explain_language)
+    return _LLMFeatures(explainer, backend if settings.llm_themed else None)
+
+
+def _explanation(item: Item, skill: Skill, row: AttemptRow, expected: str) -> tuple[str, str]:
+    """(explanation, source): the item's own, or for a wrong answer with a model configured
+    the model's, when it passes the checks of hyperlearn.llm.explain. A model that fails or
+    is rejected leaves the learner with the item's own (counted in the explainer)."""
+    if row.correct:
+        return item.explanation, "rules"
+    explainer = _llm().explainer
+    if explainer is None:
+        return item.explanation, "rules"
+    result = explainer.explain(item, skill, row.answer, expected)
+    if result.from_model:
+        return result.text, result.source
+    return item.explanation, "rules"
 
 
 def _attempt_by_key(session: Session, learner_id: str, key: str) -> AttemptRow | None:

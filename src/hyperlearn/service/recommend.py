@@ -6,13 +6,21 @@ probabilities, the interest profile learned from stated topics and engagement ev
 hybrid policy finds no stored item on a liked topic for the skill the learner needs most, the
 template engine builds one (answer computed by the morphology engines, checked by the verifier)
 and stores it like any other item.
+
+Policies come from the registry in `hyperlearn.llm.policies`, so a learner may choose `llm` or
+`tallrec` too. Whatever keeps such a policy from being built (no tuned model, unusable model
+settings) is logged, and the learner gets the hybrid policy's choice; a model that fails at
+answer time makes `llm` fall back to the hybrid order itself. With an embedding backend
+configured, the learner's interests in their own words add topic weights (explicit ones win).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -24,20 +32,26 @@ from hyperlearn.core import (
     HybridPolicy,
     Item,
     Language,
+    Policy,
     PolicyState,
     Ranked,
     Reason,
     SkillGraph,
-    policy_named,
     require_utc,
 )
 from hyperlearn.core.interests import EngagementEvent, Signal, interest_weights
 from hyperlearn.core.memory import MemoryModel
-from hyperlearn.core.policy import DEFAULT_BAND, POLICIES
+from hyperlearn.core.policy import DEFAULT_BAND
+from hyperlearn.llm import embeddings
+from hyperlearn.llm.backend import LLMError
+from hyperlearn.llm.policies import POLICY_NAMES, make_policy
 from hyperlearn.service import classes
 from hyperlearn.service.errors import InvalidInput, NotFound
-from hyperlearn.store import memory_repo, repository
+from hyperlearn.settings import Settings
+from hyperlearn.store import content_version, memory_repo, repository
 from hyperlearn.store.models import ItemReportRow, LearnerRow
+
+log = logging.getLogger(__name__)
 
 HISTORY_FOR_POLICY = 60
 EVENTS_FOR_INTERESTS = 500
@@ -57,6 +71,9 @@ class ThemedMaker(Protocol):
     ) -> Item | None: ...
 
 
+MAX_INTERESTS_TEXT = 500  # learners.interests_text
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     item: Item
@@ -72,11 +89,15 @@ class RecommenderSettings:
     band: tuple[float, float]
     goal_level: CEFRLevel
     desired_retention: float
+    interests_text: str  # the learner's interests in their own words (embeddings read it)
 
 
-def policy_state(session: Session, learner: LearnerRow, now: datetime) -> PolicyState:
+def policy_state(
+    session: Session, learner: LearnerRow, now: datetime, settings: Settings | None = None
+) -> PolicyState:
     """Everything the policies may use about a learner, estimated from their log."""
     require_utc(now)
+    settings = settings or _default_settings()
     language = Language(learner.language)
     level = CEFRLevel(learner.level)
     params = memory_repo.memory_params(session, learner.id)
@@ -91,7 +112,10 @@ def policy_state(session: Session, learner: LearnerRow, now: datetime) -> Policy
     return PolicyState(
         level=level,
         skills=repository.skill_states(session, learner.id),
-        interests=interests(session, learner.id, now),
+        interests=embeddings.merged_interests(
+            interests(session, learner.id, now), text_interests(session, learner, settings)
+        ),
+        interests_text=learner.interests_text,
         history=[item_id for item_id, _ in recent],
         outcomes=[correct for _, correct in recent],
         retrievability=recall,
@@ -126,13 +150,16 @@ def choose(
     now: datetime,
     rng: random.Random,
     themed: ThemedMaker | None = None,
+    settings: Settings | None = None,
 ) -> Choice:
-    """The next exercise for the learner under their policy, with the policy's reasons."""
+    """The next exercise for the learner under their policy, with the policy's reasons.
+    `settings` (default: from the environment) configure the LLM policies and embeddings."""
+    settings = settings or _default_settings()
     learner = _learner(session, learner_id)
     language = Language(learner.language)
     candidates = repository.candidate_set(session, language)
-    state = policy_state(session, learner, now)
-    policy = policy_named(learner.policy)
+    state = policy_state(session, learner, now, settings)
+    policy = _policy(learner.policy, settings)
     if themed is not None and isinstance(policy, HybridPolicy):
         made = _themed(session, policy, state, candidates, now, rng, themed, language)
         if made is not None:
@@ -146,13 +173,84 @@ def choose(
 
 
 def rank(
-    session: Session, learner_id: str, now: datetime, rng: random.Random, limit: int = 10
+    session: Session,
+    learner_id: str,
+    now: datetime,
+    rng: random.Random,
+    limit: int = 10,
+    settings: Settings | None = None,
 ) -> list[Ranked]:
     """The policy's top `limit` items (for inspection; nothing is generated or stored)."""
+    settings = settings or _default_settings()
     learner = _learner(session, learner_id)
     candidates = repository.candidate_set(session, Language(learner.language))
-    state = policy_state(session, learner, now)
-    return policy_named(learner.policy).rank(state, candidates, now, rng, limit=limit)
+    state = policy_state(session, learner, now, settings)
+    return _policy(learner.policy, settings).rank(state, candidates, now, rng, limit=limit)
+
+
+def text_interests(session: Session, learner: LearnerRow, settings: Settings) -> dict[str, float]:
+    """Topic weights from the learner's interests in their own words, when an embedding
+    backend is configured; {} otherwise, and (logged) when the embedder fails."""
+    text = learner.interests_text.strip()
+    if settings.embed_backend == "none" or not text:
+        return {}
+    language = Language(learner.language)
+    try:
+        embedder = embeddings.embedder_from_settings(settings)
+        if embedder is None:
+            return {}
+        names = {t.id: t.name("en") for t in repository.load_topics(session)}
+        version = (content_version.current(session), tuple(sorted(names.items())))
+        key = (session.get_bind().engine.url.render_as_string(), str(language), id(embedder))
+        index = _TEXT_INDEXES.get(
+            key,
+            version,
+            lambda: embeddings.ItemEmbeddings(
+                embedder,
+                _topic_texts(names),
+                repository.candidate_items(session, language),
+                version=version,
+            ),
+        )
+        return index.interest_from_text(text)
+    except (LLMError, ValueError) as error:
+        log.warning("interests from text unavailable (%s): %s", settings.embed_backend, error)
+        return {}
+
+
+_TEXT_INDEXES = embeddings.IndexCache()
+TOPIC_KEYWORDS = 20  # of the tagging lexicon, to describe a topic beyond its name
+
+
+def _topic_texts(names: dict[str, str]) -> dict[str, str]:
+    """What each topic is about, for embedding: "Other sports: sport, athlete, tennis, ..."."""
+    keywords = _english_keywords()
+    return {
+        topic: f"{name}: {', '.join(keywords.get(topic, [])[:TOPIC_KEYWORDS])}".rstrip(": ")
+        for topic, name in names.items()
+    }
+
+
+@cache
+def _english_keywords() -> dict[str, list[str]]:
+    from hyperlearn.content.importing.topics import read_lexicon_file
+
+    english = read_lexicon_file().get("en") or {}
+    return {str(t): [str(w) for w in words] for t, words in english.items() if t != "shared"}
+
+
+@cache
+def _default_settings() -> Settings:
+    return Settings()
+
+
+def _policy(name: str, settings: Settings) -> Policy:
+    """The learner's policy; the hybrid one when it cannot be built here."""
+    try:
+        return make_policy(name, settings)
+    except ValueError as error:
+        log.warning("policy %r unavailable, serving hybrid: %s", name, error)
+        return HybridPolicy()
 
 
 def _themed(
@@ -238,6 +336,7 @@ def settings(session: Session, learner_id: str) -> RecommenderSettings:
         if learner.goal_level
         else CEFRLevel.from_rank(level.rank + 1),
         desired_retention=memory_repo.memory_params(session, learner_id).desired_retention,
+        interests_text=learner.interests_text,
     )
 
 
@@ -248,11 +347,13 @@ def update_settings(
     policy: str | None = None,
     band: tuple[float, float] | None = None,
     goal_level: str | None = None,
+    interests_text: str | None = None,
 ) -> RecommenderSettings:
-    """Change the learner's policy, desirable-difficulty band or goal level; all or nothing."""
+    """Change the learner's policy, desirable-difficulty band, goal level or interests in
+    their own words; all or nothing."""
     learner = _learner(session, learner_id)
-    if policy is not None and policy not in POLICIES:
-        raise InvalidInput(f"unknown policy {policy!r}; use one of {', '.join(sorted(POLICIES))}")
+    if policy is not None and policy not in POLICY_NAMES:
+        raise InvalidInput(f"unknown policy {policy!r}; use one of {', '.join(POLICY_NAMES)}")
     if band is not None:
         low, high = band
         if not 0.05 <= low < high <= 0.99:
@@ -264,8 +365,14 @@ def update_settings(
         except ValueError:
             levels = ", ".join(str(v) for v in CEFRLevel)
             raise InvalidInput(f"unknown goal level {goal_level!r}; use one of {levels}") from None
+    if interests_text is not None:
+        interests_text = " ".join(interests_text.split())
+        if len(interests_text) > MAX_INTERESTS_TEXT:
+            raise InvalidInput(f"the interests text is longer than {MAX_INTERESTS_TEXT} characters")
     if policy is not None:
         learner.policy = policy
+    if interests_text is not None:
+        learner.interests_text = interests_text
     if band is not None:
         learner.band_low, learner.band_high = band
     if goal is not None:
@@ -303,5 +410,6 @@ __all__ = [
     "record_signal",
     "report_item",
     "settings",
+    "text_interests",
     "update_settings",
 ]

@@ -143,7 +143,8 @@ def read_settings(learner_id: str, session: SessionDep) -> schemas.SettingsOut:
 def change_settings(
     learner_id: str, body: schemas.SettingsUpdate, session: SessionDep
 ) -> schemas.SettingsOut:
-    """Policy (hybrid, mastery, random), desirable-difficulty band and goal level."""
+    """Policy (hybrid, mastery, random, llm, tallrec), desirable-difficulty band, goal level
+    and interests in the learner's own words (matched to topics when embeddings are on)."""
     band = None
     if body.band_low is not None or body.band_high is not None:
         if body.band_low is None or body.band_high is None:
@@ -151,7 +152,12 @@ def change_settings(
         band = (body.band_low, body.band_high)
     return _settings_out(
         recommend.update_settings(
-            session, learner_id, policy=body.policy, band=band, goal_level=body.goal_level
+            session,
+            learner_id,
+            policy=body.policy,
+            band=band,
+            goal_level=body.goal_level,
+            interests_text=body.interests_text,
         )
     )
 
@@ -175,6 +181,7 @@ def _settings_out(found: recommend.RecommenderSettings) -> schemas.SettingsOut:
         band_high=found.band[1],
         goal_level=str(found.goal_level),
         desired_retention=found.desired_retention,
+        interests_text=found.interests_text,
     )
 
 

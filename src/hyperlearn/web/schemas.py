@@ -99,6 +99,7 @@ class Feedback(BaseModel):
     source: str
     licence: str
     duplicate: bool
+    explanation_source: str  # "rules", or "model:<backend>" when a language model explained
 
 
 class SkillProgressOut(BaseModel):
@@ -165,6 +166,9 @@ class SettingsUpdate(BaseModel):
     band_low: float | None = Field(default=None, ge=0.0, le=1.0)
     band_high: float | None = Field(default=None, ge=0.0, le=1.0)
     goal_level: str | None = Field(default=None, examples=["B1"])
+    interests_text: str | None = Field(
+        default=None, max_length=500, examples=["football, cooking and 80s music"]
+    )
 
 
 class SettingsOut(BaseModel):
@@ -173,6 +177,7 @@ class SettingsOut(BaseModel):
     band_high: float
     goal_level: str
     desired_retention: float
+    interests_text: str
 
 
 class InterestOut(BaseModel):
