@@ -6,6 +6,16 @@ question is scheduled for review) in the attempt's transaction.
 Reading questions are stored as items with `disabled=True`: they need their text, so the
 general practice loop must not offer them on their own. `submit_answer` grades disabled items
 like any other (it loads items by id).
+
+Looking a word up (the gloss on tap) is a signal too: the learner did not know the word. It is
+stored as a failed attempt at a word card (the word's sentence with the word gapped and its
+lemma given, also a disabled item), so the memory model schedules the word for review soon and
+the learner model counts it against reading vocabulary, and both stay what replaying the
+attempt log gives.
+
+Who reads what: imported texts are for everyone; a text a learner pasted is theirs alone; a
+text a teacher pasted is for the learners of the classes the teacher assigned it to. Teachers
+assign texts to their classes; the class's learners see them first on their reading list.
 """
 
 from __future__ import annotations
@@ -18,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hyperlearn.content.reading import grounding
+from hyperlearn.content.bank import check_item
+from hyperlearn.content.reading import gloss as glosses
+from hyperlearn.content.reading import grounding, words
 from hyperlearn.content.reading.level import text_level
 from hyperlearn.content.reading.questions import Limits, Question, generate
 from hyperlearn.content.reading.texts import (
@@ -32,14 +44,34 @@ from hyperlearn.content.reading.texts import (
     find_text_files,
     read_text_file,
 )
-from hyperlearn.core import CEFRLevel, ItemType, Language, require_utc
-from hyperlearn.service import practice
-from hyperlearn.service.errors import InvalidInput, NotFound
-from hyperlearn.store import repository
-from hyperlearn.store.models import ItemRow, ReadingQuestionRow, ReadingTextRow
+from hyperlearn.core import (
+    GAP,
+    CEFRLevel,
+    Item,
+    ItemType,
+    Language,
+    Provenance,
+    normalize,
+    require_utc,
+)
+from hyperlearn.core.memory import MemoryModel
+from hyperlearn.service import classes, practice
+from hyperlearn.service import memory as memory_service
+from hyperlearn.service.accounts import UserView
+from hyperlearn.service.errors import N_, InvalidInput, NotFound
+from hyperlearn.store import memory_repo, repository
+from hyperlearn.store.models import (
+    AttemptRow,
+    ClassMemberRow,
+    ItemRow,
+    ReadingAssignmentRow,
+    ReadingQuestionRow,
+    ReadingTextRow,
+)
 
 DEFAULT_LIMITS = Limits()
-NO_SENTENCES = "the text has no sentences questions can be built from"
+# Shown on the reading page (translated there).
+NO_SENTENCES = N_("the text has no sentences questions can be built from")
 
 
 @dataclass
@@ -81,6 +113,7 @@ class TextSummary:
     label: str
     questions: int
     source: str
+    assigned: bool = False  # assigned to one of the learner's classes by its teacher
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +137,11 @@ class TextView:
     licence: str
     paragraphs: list[str]
     questions: list[QuestionView]
+    # Each paragraph as runs of text, the marked words (at or above the reader's level) with
+    # their Mark: the words a learner can tap for a gloss. Empty when no level was given.
+    segments: list[list[tuple[str, glosses.Mark | None]]] = field(default_factory=list)
+    gloss: glosses.Gloss | None = None  # the gloss asked for, if any
+    gloss_marked: bool = False  # whether that word is one of the marked ones
 
 
 def text_id(language: Language, body: str, owner: str | None = None) -> str:
@@ -127,10 +165,12 @@ def add_text(
     label: str = "",
     level: CEFRLevel | None = None,
     created_by: str | None = None,
+    owner_id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> TextReport:
     """Check, split and store a text with its grounded questions (raises InvalidInput for
-    input that cannot be a text). Commits."""
+    input that cannot be a text). Commits. `created_by`: the learner who pasted it (theirs
+    alone); `owner_id`: the teacher who pasted it (for the classes they assign it to)."""
     require_utc(now)
     try:
         text = build_text(
@@ -145,7 +185,8 @@ def add_text(
     except TextProblem as exc:
         raise InvalidInput(str(exc)) from None
     report = TextReport(title=text.title, label=label, sentences=len(text.sentences))
-    report.text_id = tid = text_id(language, text.body, created_by)
+    owner = created_by if owner_id is None else f"user:{owner_id}"
+    report.text_id = tid = text_id(language, text.body, owner)
     estimated = level or text_level(text.sentences, language)
     report.level = str(estimated) if estimated else ""
     if session.get(ReadingTextRow, tid) is not None:
@@ -172,6 +213,7 @@ def add_text(
             licence=text.licence,
             record_id=record_id,
             created_by=created_by,
+            owner_id=owner_id,
             created_at=now,
         )
     )
@@ -262,18 +304,32 @@ def import_texts(
 def list_texts(
     session: Session, language: Language, limit: int = 200, viewer: str | None = None
 ) -> list[TextSummary]:
-    """Imported texts and those the learner `viewer` pasted (None: imported texts only)."""
-    counts = dict(
-        session.execute(
-            select(ReadingQuestionRow.text_id, func.count()).group_by(ReadingQuestionRow.text_id)
-        ).all()
-    )
+    """Imported texts, those the learner `viewer` pasted and those assigned to their classes
+    (None: imported texts only); the assigned ones first."""
+    assigned = _assigned_ids(session, viewer)
+    order = [ReadingTextRow.created_at.desc(), ReadingTextRow.title]
+    if assigned:
+        order.insert(0, ReadingTextRow.id.in_(assigned).desc())
     rows = session.scalars(
         select(ReadingTextRow)
         .where(ReadingTextRow.language == str(language))
         .where(_visible_to(viewer))
-        .order_by(ReadingTextRow.created_at.desc(), ReadingTextRow.title)
+        .order_by(*order)
         .limit(limit)
+    )
+    return _summaries(session, list(rows), assigned)
+
+
+def _summaries(
+    session: Session, rows: Sequence[ReadingTextRow], assigned: Sequence[str] = ()
+) -> list[TextSummary]:
+    ids = [r.id for r in rows]
+    counts = dict(
+        session.execute(
+            select(ReadingQuestionRow.text_id, func.count())
+            .where(ReadingQuestionRow.text_id.in_(ids))
+            .group_by(ReadingQuestionRow.text_id)
+        ).all()
     )
     return [
         TextSummary(
@@ -284,19 +340,25 @@ def list_texts(
             r.label,
             counts.get(r.id, 0),
             r.source,
+            r.id in assigned,
         )
         for r in rows
     ]
 
 
 def get_text(
-    session: Session, tid: str, rng: random.Random | None = None, viewer: str | None = None
+    session: Session,
+    tid: str,
+    rng: random.Random | None = None,
+    viewer: str | None = None,
+    *,
+    level: CEFRLevel | None = None,
+    gloss_at: int | None = None,
 ) -> TextView:
-    """A text with its questions, if `viewer` may read it: imported texts are for everyone,
-    a pasted text only for the learner who pasted it (anyone else gets NotFound)."""
-    row = session.get(ReadingTextRow, tid)
-    if row is None or row.created_by not in (None, viewer):
-        raise NotFound(f"no text with id {tid!r}")
+    """A text with its questions, if `viewer` may read it (anyone else gets NotFound). With
+    `level`, the words at or above it are marked for glosses; with `gloss_at`, the gloss of
+    the word starting at that offset is included (nothing when no word starts there)."""
+    row = _readable(session, tid, viewer)
     questions = session.scalars(
         select(ReadingQuestionRow)
         .where(ReadingQuestionRow.text_id == tid)
@@ -311,6 +373,16 @@ def get_text(
             rng.shuffle(options)
         views.append(QuestionView(q.item_id, q.kind, item.type, q.prompt, options, item.hint))
     paragraphs = row.body.split("\n\n")
+    segments: list[list[tuple[str, glosses.Mark | None]]] = []
+    gloss = None
+    marks: list[glosses.Mark] = []
+    if level is not None or gloss_at is not None:
+        text = stored_text(session, tid)
+        if level is not None:
+            marks = glosses.marks(text, level)
+            segments = glosses.marked_segments(text.body, text.paragraphs, marks)
+        if gloss_at is not None:
+            gloss = glosses.gloss(text, gloss_at)
     return TextView(
         id=row.id,
         title=row.title,
@@ -321,6 +393,9 @@ def get_text(
         licence=row.licence,
         paragraphs=paragraphs,
         questions=views,
+        segments=segments,
+        gloss=gloss,
+        gloss_marked=gloss is not None and any(m.start == gloss.start for m in marks),
     )
 
 
@@ -336,9 +411,7 @@ def answer(
 ) -> practice.FeedbackView:
     """Grade one answer of a reading session: the item must be a question of this text, and
     the text one the learner may read."""
-    text = session.get(ReadingTextRow, tid)
-    if text is None or text.created_by not in (None, learner_id):
-        raise NotFound(f"no text with id {tid!r}")
+    _readable(session, tid, learner_id)
     if session.get(ReadingQuestionRow, (tid, item_id)) is None:
         raise NotFound(f"text {tid!r} has no question {item_id!r}")
     return practice.submit_answer(
@@ -352,9 +425,42 @@ def answer(
 
 
 def _visible_to(viewer: str | None) -> ColumnElement[bool]:
+    public = and_(ReadingTextRow.created_by.is_(None), ReadingTextRow.owner_id.is_(None))
     if viewer is None:
-        return ReadingTextRow.created_by.is_(None)
-    return or_(ReadingTextRow.created_by.is_(None), ReadingTextRow.created_by == viewer)
+        return public
+    return or_(
+        public,
+        ReadingTextRow.created_by == viewer,
+        ReadingTextRow.id.in_(_assigned_query(viewer)),
+    )
+
+
+def _assigned_query(learner_id: str) -> Select[str]:
+    return (
+        select(ReadingAssignmentRow.text_id)
+        .join(ClassMemberRow, ClassMemberRow.class_id == ReadingAssignmentRow.class_id)
+        .where(ClassMemberRow.learner_id == learner_id)
+    )
+
+
+def _assigned_ids(session: Session, learner_id: str | None) -> list[str]:
+    if learner_id is None:
+        return []
+    return list(dict.fromkeys(session.scalars(_assigned_query(learner_id))))
+
+
+def _readable(session: Session, tid: str, viewer: str | None) -> ReadingTextRow:
+    """The text, if `viewer` (a learner id, or None) may read it; else NotFound, so that
+    nobody can tell that someone else's text exists."""
+    row = session.get(ReadingTextRow, tid)
+    if row is None:
+        raise NotFound(f"no text with id {tid!r}")
+    public = row.created_by is None and row.owner_id is None
+    if public or (viewer is not None and row.created_by == viewer):
+        return row
+    if viewer is not None and tid in _assigned_ids(session, viewer):
+        return row
+    raise NotFound(f"no text with id {tid!r}")
 
 
 def _question_count(session: Session, tid: str) -> int:
@@ -387,3 +493,272 @@ def stored_text(session: Session, tid: str) -> ReadingText:
         row.record_id,
         row.label,
     )
+
+
+# -- glosses: looking a word up ---------------------------------------------------------------
+
+LOOKUP_ANSWER = ""  # a looked-up word counts as not recalled: no answer was given
+WORD_CARD_MARK = "#lookup"  # ends the provenance record id of every word card
+
+
+def look_up(
+    session: Session,
+    learner_id: str,
+    tid: str,
+    *,
+    offset: int,
+    idempotency_key: str,
+    now: datetime,
+) -> glosses.Gloss:
+    """The gloss of the word at `offset` of the text, recorded as a failed attempt at the
+    word's card (once per idempotency key), so that the word comes up for review."""
+    require_utc(now)
+    _readable(session, tid, learner_id)
+    text = stored_text(session, tid)
+    found = glosses.gloss(text, offset)
+    if found is None:
+        raise InvalidInput("there is no word to look up at this place of the text")
+    card = word_card(text, found)
+    problem = _word_card_problem(session, card, text, found)
+    if problem:
+        # Never expected (the card is built from the word itself); the gloss is still shown.
+        raise InvalidInput(f"the word card for {found.word!r} failed its check: {problem}")
+    if session.get(ItemRow, card.id) is None:
+        repository.add_items(session, [card], now)
+        session.execute(update(ItemRow).where(ItemRow.id == card.id).values(disabled=True))
+        session.commit()
+    practice.submit_answer(
+        session,
+        learner_id,
+        item_id=card.id,
+        answer=LOOKUP_ANSWER,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    return found
+
+
+def word_card(text: ReadingText, found: glosses.Gloss) -> Item:
+    """The word's card: its sentence with the word gapped and the lemma after the gap. (The
+    lemma in the text keeps it apart from the text's own vocabulary question, whose id would
+    otherwise be the same, so looking a word up never counts as answering that question.)"""
+    sentence = next(s for s in text.sentences if s.start <= found.start < s.end)
+    a, b = found.start - sentence.start, found.end - sentence.start
+    record = text.record_id or text.title
+    return Item.create(
+        language=text.language,
+        type=ItemType.CLOZE,
+        text=f"{sentence.text[:a]}{GAP} ({found.lemma}){sentence.text[b:]}",
+        answers=(found.word,),
+        skills=(f"{text.language}.reading_vocabulary",),
+        level=found.level,
+        hint=found.lemma,
+        explanation=f"You looked this word up: {found.summary()}. The text says: “{sentence.text}”",
+        provenance=Provenance(
+            text.source or "Reading text",
+            text.licence or "unknown",
+            f"{record}#s{sentence.index}"[:190] + WORD_CARD_MARK,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WordToReview:
+    item_id: str
+    word: str  # as the text wrote it
+    lemma: str
+    due: datetime
+    retrievability: float
+
+
+def words_to_review(
+    session: Session, learner_id: str, now: datetime, limit: int = 20
+) -> list[WordToReview]:
+    """The learner's looked-up words that the memory model says are due, most urgent first.
+    (Word cards are disabled items, which the general due list leaves out.)"""
+    require_utc(now)
+    states = memory_repo.review_states(session, learner_id, include_disabled=True)
+    cards = {
+        row.id: row
+        for row in session.scalars(
+            select(ItemRow)
+            .where(ItemRow.id.in_(list(states)))
+            .where(ItemRow.record_id.endswith(WORD_CARD_MARK))
+        )
+    }
+    model = MemoryModel(memory_service.memory_params(session, learner_id))
+    due = model.due({k: v for k, v in states.items() if k in cards}, now, limit)
+    return [
+        WordToReview(
+            d.item_id, cards[d.item_id].answers[0], cards[d.item_id].hint, d.due, d.retrievability
+        )
+        for d in due
+    ]
+
+
+def _word_card_problem(
+    session: Session, card: Item, text: ReadingText, found: glosses.Gloss
+) -> str | None:
+    sentence = next(s for s in text.sentences if s.start <= found.start < s.end)
+    restored = card.text.replace(f"{GAP} ({found.lemma})", found.word)
+    if normalize(restored, text.language) != normalize(sentence.text, text.language):
+        return "the word does not restore its sentence"
+    if not words.is_form_of(found.word, found.lemma, text.language):
+        return "the word is not a form of its lemma"
+    graph = repository.load_graph(session, text.language)
+    problems = check_item(card, graph, {}, require_topics=False)
+    return problems[0] if problems else None
+
+
+# -- teachers assign texts to classes ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerReading:
+    """How one learner of the class did on an assigned text (first answer per question)."""
+
+    learner_id: str
+    name: str
+    answered: int
+    correct: int
+    questions: int
+
+    @property
+    def read(self) -> bool:
+        return self.answered > 0
+
+    @property
+    def score(self) -> float | None:
+        return self.correct / self.questions if self.questions else None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentView:
+    text: TextSummary
+    assigned_at: datetime
+    learners: list[LearnerReading]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassReading:
+    assignments: list[AssignmentView]
+    choices: list[TextSummary]  # texts the teacher may assign: imported ones and their own
+
+
+def class_reading(session: Session, user: UserView, class_id: str) -> ClassReading:
+    """The class's assigned texts with each learner's result, and the texts to choose from."""
+    klass = classes.get_class(session, user, class_id)
+    members = classes.members(session, user, class_id)
+    rows = session.execute(
+        select(ReadingTextRow, ReadingAssignmentRow.assigned_at)
+        .join(ReadingAssignmentRow, ReadingAssignmentRow.text_id == ReadingTextRow.id)
+        .where(ReadingAssignmentRow.class_id == class_id)
+        .order_by(ReadingAssignmentRow.assigned_at.desc(), ReadingTextRow.title)
+    ).all()
+    summaries = _summaries(session, [r for r, _ in rows])
+    learner_ids = [m.learner_id for m in members]
+    assignments = []
+    for summary, (row, assigned_at) in zip(summaries, rows, strict=True):
+        firsts = _first_answers(session, row.id, learner_ids)
+        assignments.append(
+            AssignmentView(
+                summary,
+                assigned_at,
+                [
+                    LearnerReading(
+                        m.learner_id,
+                        m.name,
+                        len(firsts.get(m.learner_id, {})),
+                        sum(firsts.get(m.learner_id, {}).values()),
+                        summary.questions,
+                    )
+                    for m in members
+                ],
+            )
+        )
+    assigned = {a.text.id for a in assignments}
+    choices = session.scalars(
+        select(ReadingTextRow)
+        .where(ReadingTextRow.language == str(klass.language))
+        .where(ReadingTextRow.created_by.is_(None))
+        .where(or_(ReadingTextRow.owner_id.is_(None), ReadingTextRow.owner_id == user.id))
+        .order_by(ReadingTextRow.title, ReadingTextRow.id)
+        .limit(500)
+    )
+    return ClassReading(
+        assignments, [t for t in _summaries(session, list(choices)) if t.id not in assigned]
+    )
+
+
+def assign_text(
+    session: Session, user: UserView, class_id: str, tid: str, *, now: datetime
+) -> None:
+    """Assign a text to the teacher's class: an imported text or one the teacher pasted, in
+    the class's language. Assigning it again changes nothing."""
+    require_utc(now)
+    klass = classes.get_class(session, user, class_id)
+    row = session.get(ReadingTextRow, tid)
+    if row is None or row.created_by is not None or row.owner_id not in (None, user.id):
+        raise NotFound(f"no text with id {tid!r}")
+    if row.language != str(klass.language):
+        raise InvalidInput("this text is not in the class's language")
+    if session.get(ReadingAssignmentRow, (class_id, tid)) is None:
+        session.add(
+            ReadingAssignmentRow(
+                class_id=class_id, text_id=tid, assigned_by=user.id, assigned_at=now
+            )
+        )
+        session.commit()
+
+
+def assign_new_text(
+    session: Session, user: UserView, class_id: str, raw: str, *, title: str, now: datetime
+) -> TextReport:
+    """Store a text the teacher pasted (theirs: only the classes they assign it to see it)
+    and assign it to the class."""
+    klass = classes.get_class(session, user, class_id)
+    report = add_text(
+        session,
+        raw,
+        klass.language,
+        now=now,
+        title=title,
+        source="Pasted by a teacher",
+        licence="unknown",
+        owner_id=user.id,
+    )
+    assign_text(session, user, class_id, report.text_id, now=now)
+    return report
+
+
+def unassign_text(session: Session, user: UserView, class_id: str, tid: str) -> None:
+    classes.get_class(session, user, class_id)
+    row = session.get(ReadingAssignmentRow, (class_id, tid))
+    if row is None:
+        raise NotFound("this text is not assigned to the class")
+    session.delete(row)
+    session.commit()
+
+
+def _first_answers(
+    session: Session, tid: str, learner_ids: Sequence[str]
+) -> dict[str, dict[str, bool]]:
+    """learner -> question item -> whether their first answer to it was right."""
+    if not learner_ids:
+        return {}
+    rows = session.execute(
+        select(AttemptRow.learner_id, AttemptRow.item_id, AttemptRow.correct)
+        .join(
+            ReadingQuestionRow,
+            and_(
+                ReadingQuestionRow.item_id == AttemptRow.item_id,
+                ReadingQuestionRow.text_id == tid,
+            ),
+        )
+        .where(AttemptRow.learner_id.in_(list(learner_ids)))
+        .order_by(AttemptRow.id)
+    )
+    found: dict[str, dict[str, bool]] = {}
+    for learner_id, item_id, correct in rows:
+        found.setdefault(learner_id, {}).setdefault(item_id, bool(correct))
+    return found

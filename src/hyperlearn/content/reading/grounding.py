@@ -13,7 +13,10 @@ token sequence on token boundaries (case, typography and ё/е ignored, as the g
 - gapped sentences must give back the sentence of the text with the answer and must not with a
   distractor; a "vocabulary" answer must be a form of its hint (morphology engine);
 - a true statement must be a sentence of the text; a false one must differ from every sentence
-  of the text and carry as its correction the sentence that refutes it.
+  of the text and carry as its correction the sentence that refutes it;
+- a "not given" statement must be a sentence of the text with its subject swapped for a name
+  of which no word (and, in Russian, no form of a word) occurs anywhere in the text;
+- a collocation must stand in its sentence, and no distractor may make a pair the text has.
 
 Then the starter bank's own item checks run (grader, gap count, options, skills).
 """
@@ -25,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from hyperlearn.content.bank import check_item
 from hyperlearn.content.reading import words
-from hyperlearn.content.reading.questions import Kind, Question
+from hyperlearn.content.reading.questions import NOT_GIVEN, Kind, Question
 from hyperlearn.content.reading.texts import ReadingText
 from hyperlearn.core import GAP, SkillGraph, Topic, normalize
 
@@ -74,6 +77,10 @@ def check(
         problem = _span_problem(question, text, ru)
         if problem is None and question.kind in (Kind.CLOZE, Kind.VOCABULARY):
             problem = _gap_problem(question, support.text)
+        elif problem is None and question.kind is Kind.NOT_GIVEN:
+            problem = _not_given_problem(question, text, ru)
+        elif problem is None and question.kind is Kind.COLLOCATION:
+            problem = _collocation_problem(question, text, ru)
     if problem is None and graph is not None:
         found = check_item(item, graph, topics or {}, require_topics=False)
         if found:
@@ -151,6 +158,45 @@ def _true_false_problem(question: Question, text: ReadingText, ru: bool) -> str 
     changed = set(_keys(item.text, ru)) - set(_keys(support.text, ru))
     if not changed:
         return "false statement says what the text says"
+    return None
+
+
+def _not_given_problem(question: Question, text: ReadingText, ru: bool) -> str | None:
+    item = question.item
+    language = text.language
+    support = text.sentences[question.sentence]
+    if item.answers != (NOT_GIVEN,) or item.text != f"{question.prompt} {GAP}":
+        return "a not-given statement is answered 'not given'"
+    absent = question.absent
+    if not _keys(absent, ru):
+        return "a not-given statement names no one"
+    a, b = question.start - support.start, question.end - support.start
+    if question.prompt != support.text[:a] + absent + support.text[b:]:
+        return "not-given statement is not its sentence with one name swapped"
+    sentences = {normalize(s.text, language) for s in text.sentences}
+    if normalize(question.prompt, language) in sentences:
+        return "not-given statement is a sentence of the text"
+    if any(occurrences(key, text.body, ru) for key in _keys(absent, ru)):
+        return "not-given statement names what the text names"
+    if ru:
+        named = set().union(*(words.russian_lemmas(k) for k in _keys(absent, ru)))
+        if any(words.russian_lemmas(k) & named for k in set(_keys(text.body, ru))):
+            return "not-given statement names what the text names"
+    return None
+
+
+def _collocation_problem(question: Question, text: ReadingText, ru: bool) -> str | None:
+    item = question.item
+    support = text.sentences[question.sentence]
+    if item.text.count(GAP) != 1 or not _keys(item.text.replace(GAP, " "), ru):
+        return "a collocation is one gap and the word it goes with"
+    if not occurrences(item.text.replace(GAP, question.answer), support.text, ru):
+        return "collocation not in the supporting sentence"
+    for distractor in item.distractors:
+        if normalize(distractor, text.language) == normalize(question.answer, text.language):
+            return "a distractor is the answer"
+        if occurrences(item.text.replace(GAP, distractor), text.body, ru):
+            return "distractor collocation in the text"
     return None
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from hyperlearn.content.importing.difficulty import sentence_level
+from hyperlearn.content.morphology import russian_analyzer
 from hyperlearn.content.reading import words
 from hyperlearn.content.reading.texts import ReadingText, Sentence, tokens
 from hyperlearn.core import GAP, CEFRLevel, Item, ItemType, Language, Provenance
@@ -37,6 +38,11 @@ class Kind(StrEnum):
     VOCABULARY = "vocabulary"
     WH = "wh"
     TRUE_FALSE = "true_false"
+    NOT_GIVEN = "not_given"
+    COLLOCATION = "collocation"
+
+
+NOT_GIVEN = "not given"  # the answer of a NOT_GIVEN question (true/false are judgements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,8 @@ class Question:
     start: int  # offsets of `answer` in ReadingText.body
     end: int
     sentence: int  # index of the supporting sentence
+    # NOT_GIVEN: the name swapped in for `answer` (the sentence's subject), absent from the text.
+    absent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,8 @@ class Limits:
     vocabulary: int = 3
     wh: int = 8
     true_false: int = 2
+    not_given: int = 1
+    collocation: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +260,16 @@ def generate(text: ReadingText, limits: Limits | None = None) -> list[Question]:
     found += _take(_cloze(ctx), limits.cloze)
     found += _take(_vocabulary(ctx), limits.vocabulary)
     found += _take(_wh(ctx), limits.wh)
-    found += _take(_true_false(ctx), limits.true_false)
-    return found
+    found += _take(_collocation(ctx), limits.collocation)
+    # True/false statements are never made of a "not given" statement's sentence: side by
+    # side, the two would tell each other's answer.
+    not_given = _take(_not_given(ctx), limits.not_given)
+    statements = _take(_true_false(ctx, {q.sentence for q in not_given}), limits.true_false)
+    # A "not given" statement goes among the true/false ones at a place fixed by its content,
+    # so that its position does not give its answer away.
+    for question in not_given:
+        statements.insert(int(question.item.id[-6:], 16) % (len(statements) + 1), question)
+    return found + statements
 
 
 def _take(questions: Iterator[Question], limit: int) -> list[Question]:
@@ -766,10 +784,11 @@ def _distractors(
 # ---------------------------------------------------------------- true / false
 
 
-def _true_false(ctx: _Context) -> Iterator[Question]:
-    """False statements and true ones alternate, never from the same sentence."""
-    falses = _false_statements(ctx)
-    used: set[int] = set()
+def _true_false(ctx: _Context, avoid: set[int] | None = None) -> Iterator[Question]:
+    """False statements and true ones alternate, never from the same sentence (nor from the
+    sentences in `avoid`)."""
+    used: set[int] = set(avoid or ())
+    falses = (q for q in _false_statements(ctx) if q.sentence not in used)
     sentences = [s for s in ctx.text.usable_sentences if len(s.words) <= 30]
     trues = iter(sentences)
     while True:
@@ -850,3 +869,248 @@ def _false_statements(ctx: _Context) -> Iterator[Question]:
                 sentence.index,
             )  # fmt: skip
             break
+
+
+# ---------------------------------------------------------------- collocations
+
+
+_EN_COLLOCATIONS = frozenset({("ADJ", "NOUN"), ("NOUN", "NOUN"), ("VERB", "NOUN")})
+_RU_COLLOCATIONS = frozenset({("ADJF", "NOUN"), ("NOUN", "NOUN"), ("VERB", "NOUN")})
+
+
+def _collocation(ctx: _Context) -> Iterator[Question]:
+    """Vocabulary in context from the text's own collocations: two adjacent content words
+    (adjective + noun, noun + noun, verb + noun), one of them above A2 gapped; the options are
+    words of the text with the same part of speech and frequency band, in the same form, that
+    the text never puts next to the other word. (Meanings would need a dictionary, and no
+    offline one installs from PyPI.)"""
+    language = ctx.language
+    patterns = _EN_COLLOCATIONS if language is Language.EN else _RU_COLLOCATIONS
+    pool: dict[str, float] = {}
+    for sentence in ctx.text.usable_sentences:
+        for tok in _content_positions(ctx, sentence):
+            pool.setdefault(tok.text.casefold(), _info(tok.text, language).zipf)
+    body = ctx.text.body.casefold()
+    for sentence in ctx.text.usable_sentences:
+        toks = _toks(sentence.text)
+        content = {t.start for t in _content_positions(ctx, sentence)}
+        for n in range(len(toks) - 1):
+            left, right = toks[n], toks[n + 1]
+            if not (left.start in content and right.start in content and left.end < right.start):
+                continue
+            if not (left.text.islower() and right.text.islower()):
+                continue
+            infos = (_info(left.text, language), _info(right.text, language))
+            if (infos[0].pos, infos[1].pos) not in patterns:
+                continue
+            levels = [words.word_level(t.text, language) for t in (left, right)]
+            gapped_side = 0 if levels[0].rank >= levels[1].rank else 1
+            if language is Language.RU and infos[gapped_side].pos != "NOUN":
+                # An adjective or verb agrees with its noun: another one in the "same" form
+                # often fits it badly and gives the answer away. Nouns keep their own gender.
+                gapped_side = 1 - gapped_side
+            if levels[gapped_side].rank < CEFRLevel.B1.rank:
+                continue
+            target = (left, right)[gapped_side]
+            info = infos[gapped_side]
+            if not 2.0 <= info.zipf <= 5.5:
+                continue
+            phrase = sentence.text[left.start : right.end]
+            gapped = (
+                sentence.text[left.start : target.start]
+                + GAP
+                + sentence.text[target.end : right.end]
+            )
+            options: list[str] = []
+            for word, frequency in sorted(pool.items(), key=lambda p: abs(p[1] - info.zipf)):
+                if abs(frequency - info.zipf) > 1.0 or len(options) == 3:
+                    break
+                form = _same_form(word, info, language)
+                if not form or form in options or form.casefold() == target.text.casefold():
+                    continue
+                if language is Language.RU and _animacy(word) != _animacy(target.text):
+                    continue  # "свежий инженера": animate nouns change the accusative
+                if gapped.replace(GAP, form).casefold() in body:
+                    continue  # the text has this pair too: a second right answer
+                options.append(form)
+            if len(options) < 3:
+                continue
+            item = Item.create(
+                language=language,
+                type=ItemType.CHOICE,
+                text=gapped,
+                answers=(target.text,),
+                distractors=tuple(options),
+                skills=(ctx.skill("vocabulary"),),
+                level=levels[gapped_side],
+                explanation=f"The text says “{phrase}”: “{sentence.text}”",
+                provenance=ctx.provenance(sentence),
+            )
+            yield Question(
+                Kind.COLLOCATION,
+                item,
+                gapped,
+                target.text,
+                sentence.start + target.start,
+                sentence.start + target.end,
+                sentence.index,
+            )
+            break
+
+
+def _animacy(word: str) -> set[str]:
+    return set(words.russian_info(word).form.split(",")) & {"anim", "inan"}
+
+
+# ---------------------------------------------------------------- not given
+
+# Made-up people, by grammatical gender: a statement about one of them is about someone the text
+# never mentions (the checker makes sure no word of the name is in the text).
+_EN_NAMES = {
+    "femn": ("Nina Kowalczyk", "Helen Marsh", "Grace Adeyemi"),
+    "masc": ("Oliver Hartley", "Samuel Okafor", "Daniel Whitcombe"),
+}
+_RU_NAMES = {
+    "femn": ("Ольга Лебедева", "Вера Климова", "Зоя Панова"),
+    "masc": ("Пётр Самойлов", "Илья Воронцов", "Семён Лапин"),
+}
+# Words that make a statement about one person exclusive ("the first woman to ..."): with them,
+# the same statement about someone else would be false, not "not given".
+_EXCLUSIVE = frozenset(
+    [
+        "first",
+        "last",
+        "only",
+        "sole",
+        "most",
+        "best",
+        "worst",
+        "single",
+        "alone",
+        "первый",
+        "первая",
+        "первым",
+        "первой",
+        "последний",
+        "последняя",
+        "единственный",
+        "единственная",
+        "только",
+        "самый",
+        "самая",
+        "лучший",
+        "лучшая",
+    ]
+)
+
+
+def _not_given(ctx: _Context) -> Iterator[Question]:
+    """A sentence whose subject is a person's name, said of a made-up person instead: the text
+    says nothing about them, so the statement is "not given". Sentences with exclusive words
+    or superlatives are skipped (there, the swap would make the statement false)."""
+    language = ctx.language
+    keys = {k.replace("ё", "е") for k in _TOK.findall(ctx.text.body.casefold())}
+    if language is Language.RU:
+        # "Петров" is also a form of "Пётр": no word of the name may share a lemma either.
+        keys |= {x.replace("ё", "е") for k in set(keys) for x in words.russian_lemmas(k)}
+    for sentence in (s for s in ctx.text.usable_sentences if len(s.words) <= 30):
+        toks = _toks(sentence.text)
+        lower = [t.text.casefold() for t in toks]
+        if _EXCLUSIVE & set(lower) or _has_superlative(toks, language):
+            continue
+        found = _person_subject(toks, language)
+        if found is None:
+            continue
+        (a, b), gender = found
+        pool = (_EN_NAMES if language is Language.EN else _RU_NAMES)[gender]
+        name = next(
+            (x for x in pool if not _name_keys(x, language) & keys),
+            None,
+        )
+        if name is None:
+            continue
+        start, end = toks[a].start, toks[b - 1].end
+        statement = sentence.text[:start] + name + sentence.text[end:]
+        item = Item.create(
+            language=language,
+            type=ItemType.CHOICE,
+            text=f"{statement} {GAP}",
+            answers=(NOT_GIVEN,),
+            distractors=("correct", "incorrect"),
+            skills=(ctx.skill("comprehension"),),
+            level=sentence_level(sentence.text, tokens(sentence.text), language),
+            explanation=f"The text never mentions {name}. It says: “{sentence.text}”",
+            provenance=ctx.provenance(sentence),
+        )
+        yield Question(
+            Kind.NOT_GIVEN,
+            item,
+            statement,
+            sentence.text[start:end],
+            sentence.start + start,
+            sentence.start + end,
+            sentence.index,
+            absent=name,
+        )
+
+
+def _name_keys(name: str, language: Language) -> set[str]:
+    found = {w.casefold().replace("ё", "е") for w in name.split()}
+    if language is Language.RU:
+        found |= {x.replace("ё", "е") for w in set(found) for x in words.russian_lemmas(w)}
+    return found
+
+
+def _ru_name_subject(word: str) -> bool:
+    """Whether some analysis of the word is a first name or surname in the nominative."""
+    return any(
+        {"Name", "Surn"} & set(p.tag.grammemes) and "nomn" in p.tag.grammemes
+        for p in russian_analyzer().parse(word.casefold())
+    )
+
+
+def _has_superlative(toks: Sequence[Tok], language: Language) -> bool:
+    if language is Language.EN:
+        return any(words.english_info(t.text).form in ("JJS", "RBS") for t in toks)
+    return any("Supr" in words.russian_info(t.text).form.split(",") for t in toks)
+
+
+def _person_subject(toks: Sequence[Tok], language: Language) -> tuple[tuple[int, int], str] | None:
+    """The token range of a sentence-opening subject that is a person's full name (two or three
+    capitalised words right before the finite verb), and the gender the swap must keep."""
+    if language is Language.EN:
+        verb = next((n for n, t in enumerate(toks[:5]) if _en_finite_verb(t.text)), None)
+        if verb is None or not 2 <= verb <= 3:
+            return None
+        subject = toks[:verb]
+        if subject[0].text in _EN_DETERMINERS or not all(
+            t.text[:1].isupper() and t.text.isalpha() and t.text.casefold() not in _EN_PRONOUNS
+            for t in subject
+        ):
+            return None
+        if any(words.english_info(t.text).form == "NNS" for t in subject):
+            return None  # "Scientists Say" is not a name ("Curie" may be: also a noun)
+        # English verbs do not agree in gender; only a later pronoun would ("... her book").
+        female = {t.text.casefold() for t in toks} & {"she", "her", "hers", "herself"}
+        return (0, verb), "femn" if female else "masc"
+    verb = next(
+        (n for n, t in enumerate(toks[:5]) if words.russian_info(t.text).pos == "VERB"), None
+    )
+    if verb is None or not 2 <= verb <= 3:
+        return None
+    if not all(t.text[:1].isupper() and t.text.isalpha() for t in toks[:verb]):
+        return None
+    if not all(_ru_name_subject(t.text) for t in toks[:verb]):
+        return None
+    verb_form = set(words.russian_info(toks[verb].text).form.split(","))
+    if "plur" in verb_form:
+        return None
+    # A past-tense verb shows the person's gender ("Анна Вильсон открыла"); otherwise the
+    # first name's own gender does.
+    genders = verb_form & {"masc", "femn"} or (
+        set(words.russian_info(toks[0].text).form.split(",")) & {"masc", "femn"}
+    )
+    if len(genders) != 1:
+        return None
+    gender = next(iter(genders))
+    return (0, verb), gender
