@@ -81,3 +81,22 @@ def sign_up(client: AppClient, username: str | None = None) -> AppClient:
 
 def signed_in(app: ASGIApp, username: str | None = None) -> AppClient:
     return sign_up(AppClient(app), username)
+
+
+def sign_in_again(client: AppClient, password: str = PASSWORD) -> AppClient:
+    """Log `client`'s account in through /login, as after its browser session has ended
+    (logout, idle timeout): a new session cookie and CSRF token; the API token is unchanged."""
+    page = client.get("/login")
+    assert page.status_code == 200, page.text
+    response = client.post(
+        "/login",
+        data={
+            "username": client.username,
+            "password": password,
+            "csrf_token": form_csrf(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    client.csrf_token = form_csrf(client.get("/account").text)
+    return client

@@ -259,3 +259,31 @@ def test_delete_takes_a_learners_login_but_not_a_teachers(session: Session) -> N
     assert done.unlinked == {"users": 1}
     session.expire_all()
     assert accounts.get_user(session, teacher.id).learner_id is None
+
+
+def test_delete_removes_the_texts_the_learner_pasted(fresh_session: Session) -> None:
+    """A pasted text is private to its learner; unlinked, it would be shown to everyone."""
+    from hyperlearn.service import reading
+
+    session = fresh_session
+    learner = _learner_with_history(session, answers=1)
+    other = _learner_with_history(session, answers=1)
+    body = (
+        "Maria Lopez opened a small bakery in the old town in 2019. "
+        "Every morning she bakes bread for her neighbours. "
+        "The bakery became popular because the bread was cheap and fresh."
+    )
+    pasted = reading.add_text(
+        session, body, Language.EN, now=T0, title="My bakery", created_by=learner.id
+    )
+    assert pasted.text_id
+    mine = reading.list_texts(session, Language.EN, viewer=learner.id)
+    assert [t.title for t in mine] == ["My bakery"]
+    assert reading.list_texts(session, Language.EN, viewer=other.id) == []
+
+    done = service.delete_learner(session, learner.id)
+
+    assert done.deleted["reading_texts"] == 1
+    session.expire_all()
+    assert reading.list_texts(session, Language.EN, viewer=other.id) == []
+    assert reading.list_texts(session, Language.EN) == []

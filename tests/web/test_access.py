@@ -7,7 +7,8 @@ token) and bodies with plausible values, first anonymously, then as another sign
 
 - never the victim's private data (their name, username, pasted text, answers) in a response;
 - 401 from every non-public /api route for anonymous requests, /login or 403 from pages;
-- 401/403/404 from every route whose path names the victim (learner, text or token);
+- 401/403/404 from every route whose path names the victim (learner, text or token) or the
+  victim's class (whose teacher assigned it a text of their own);
 - the victim's data unchanged at the end (attempts, settings, token, profile).
 """
 
@@ -31,10 +32,11 @@ from hyperlearn.web.auth import PUBLIC_API, PUBLIC_PAGES
 from tests.conftest import Clock
 from tests.reading.test_texts_and_questions import EN_TEXT
 from tests.signin import AppClient, signed_in
+from tests.web.test_teacher import invite_code, join, make_class, teacher
 
 DENIED = {401, 403, 404}
 # Path parameters that name something of the victim's: such routes must refuse outright.
-OWNED_PARAMS = {"learner_id", "text_id", "token_id"}
+OWNED_PARAMS = {"learner_id", "text_id", "token_id", "class_id"}
 
 
 @pytest.fixture
@@ -78,10 +80,31 @@ class Victim:
         found = re.search(r'action="/account/tokens/(\d+)/revoke"', tokens)
         assert found
         self.token_id = found.group(1)
+        # The victim's class, with a text its teacher pasted and assigned to it.
+        self.class_name = f"Victim class {marker}"
+        self.assigned_title = f"Victim assigned text {marker}"
+        class_teacher = teacher(app)
+        self.class_id = make_class(class_teacher, name=self.class_name)
+        assert join(self.client, invite_code(class_teacher, self.class_id)).status_code == 303
+        assigned = class_teacher.post(
+            f"/teacher/classes/{self.class_id}/reading/paste",
+            data={"title": self.assigned_title, "body": EN_TEXT},
+            follow_redirects=False,
+        )
+        assert assigned.status_code == 303, assigned.text
+        assert self.assigned_title in self.client.get("/reading").text
 
     def secrets(self) -> list[str]:
         """What nobody else may ever see."""
-        return [self.name, self.answer, self.title, self.client.username, self.client.api_token]
+        return [
+            self.name,
+            self.answer,
+            self.title,
+            self.client.username,
+            self.client.api_token,
+            self.class_name,
+            self.assigned_title,
+        ]
 
     def snapshot(self) -> Any:
         base = f"/api/learners/{self.learner_id}"
@@ -91,7 +114,8 @@ class Victim:
             self.client.get(f"{base}/settings").json(),
             self.client.get(f"{base}/interests").json(),
             self.client.get(f"/api/reading/texts/{self.text_id}").status_code,
-            self.client.get("/api/me").status_code,
+            self.client.get("/api/me").json(),  # ui_language included
+            self.assigned_title in self.client.get("/reading").text,
         )
 
 
@@ -101,6 +125,7 @@ def _path(route: RouteContext, victim: Victim) -> str:
         "item_id": victim.item_id,
         "text_id": victim.text_id,
         "token_id": victim.token_id,
+        "class_id": victim.class_id,
     }
     path = str(route.path)
     for name, convertor in route.param_convertors.items():
@@ -130,6 +155,15 @@ def _values(victim: Victim) -> dict[str, Any]:
         "goal_level": "C2",
         "title": "attacker",
         "body": EN_TEXT,
+        # Account forms: the interface language, a password change, an invite code.
+        "lang": "ru",
+        "ui_language": "ru",
+        "next": "/account",
+        "current_password": "attacker password",
+        "new_password": "attacker password 2",
+        "new_password_again": "attacker password 2",
+        "code": "ATTACKER",
+        "word": 0,
     }
 
 

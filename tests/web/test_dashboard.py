@@ -21,7 +21,7 @@ from hyperlearn.service import practice
 from hyperlearn.store import repository
 from hyperlearn.web import charts
 from tests.conftest import Clock
-from tests.signin import AppClient, signed_in
+from tests.signin import AppClient, sign_in_again, signed_in
 
 
 def make_learner(client: TestClient, level: str = "A2") -> dict[str, Any]:
@@ -80,6 +80,7 @@ def test_the_dashboard_draws_the_log(client: AppClient, clock: Clock) -> None:
     right = practise(client, learner["id"], 6)
     clock.now += timedelta(days=2)
     right += practise(client, learner["id"], 9)
+    sign_in_again(client)  # two days on, the browser session has idled out
     page = client.get("/dashboard")
     assert page.status_code == 200
     assert f"15 exercises answered, {right} right" in page.text

@@ -42,7 +42,7 @@ def test_answering_in_the_browser_flow(client: TestClient) -> None:
     again = client.post("/practice", data=form)
     assert again.status_code == 200
     progress = client.get("/progress")
-    assert "1 exercises answered, 0 right." in progress.text
+    assert "1 exercise answered, 0 right." in progress.text
 
 
 def test_learner_text_is_escaped(client: TestClient) -> None:

@@ -31,16 +31,24 @@ from tests.signin import PASSWORD, AppClient, form_csrf, signed_in
 
 
 @pytest.fixture
-def fresh_app(fresh_database_url: str) -> Iterator[FastAPI]:
+def fresh_app(fresh_database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
     """A database of its own: reports withhold items from everyone, imports add items."""
     seeds = iter(range(1_000_000))
     app = create_app(
-        Settings(database_url=fresh_database_url),
+        Settings(database_url=fresh_database_url, data_dir=tmp_path),
         clock=Clock(),
         rng_factory=lambda: random.Random(next(seeds)),
     )
     yield app
+    app.state.imports.shutdown()
     app.state.engine.dispose()
+
+
+def _user_id(app: Any, client: AppClient) -> str:
+    with app.state.sessions() as session:
+        user = accounts.find_user(session, client.username)
+    assert user is not None
+    return user.id
 
 
 def teacher(app: Any, role: str = "teacher") -> AppClient:
@@ -425,42 +433,54 @@ M2 = (
 )
 
 
+def _import(app: FastAPI, client: AppClient, fields: dict[str, str], name: str, body: bytes) -> str:
+    """Uploads a file, waits for its background import and returns the job page."""
+    sent = client.post(
+        "/teacher/import",
+        data=fields,
+        files={"file": (name, body, "text/plain")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    job_url = sent.headers["location"]
+    assert re.fullmatch(r"/teacher/import/[0-9a-f-]{36}", job_url)
+    assert app.state.imports.wait(60)
+    page = client.get(job_url)
+    assert page.status_code == 200
+    return page.text
+
+
 def test_import_an_uploaded_m2_file(fresh_app: FastAPI, tmp_path: Path) -> None:
     tutor = teacher(fresh_app)
     page = tutor.get("/teacher/import")
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
     fields = {"format": "m2", "language": "en", "source": "Class corpus", "licence": "CC0"}
-    sent = tutor.post(
-        "/teacher/import", data=fields, files={"file": ("mine.m2", M2.encode(), "text/plain")}
-    )
-    assert sent.status_code == 200, sent.text
+    report = _import(fresh_app, tutor, fields, "mine.m2", M2.encode())
     found = re.search(
-        r"(\d+) records read, \d+ exercises built, (\d+) passed the checks, (\d+) new", sent.text
+        r"(\d+) records read, \d+ exercises built, (\d+) passed the checks, (\d+) new", report
     )
-    assert found, sent.text
+    assert found, report
     assert int(found.group(1)) == 2 and int(found.group(2)) > 0
     assert found.group(3) == found.group(2)
+    assert 'http-equiv="refresh"' not in report  # finished: the page stops reloading
     with fresh_app.state.sessions() as session:
         stored = session.scalars(select(ItemRow).where(ItemRow.source == "Class corpus")).all()
     assert len(stored) == int(found.group(3))
     assert all(row.licence == "CC0" for row in stored)
-    # The same file again adds nothing.
-    again = tutor.post(
-        "/teacher/import", data=fields, files={"file": ("mine.m2", M2.encode(), "text/plain")}
-    )
-    assert re.search(r"passed the checks, 0 new", again.text)
+    # The same file again adds nothing; both imports are listed on the import page.
+    again = _import(fresh_app, tutor, fields, "mine.m2", M2.encode())
+    assert re.search(r"passed the checks, 0 new", again)
+    listing = tutor.get("/teacher/import").text
+    assert listing.count('href="/teacher/import/') == 2 and "mine.m2" in listing
 
-    # Bad files get a clear message, not a 500.
-    binary = tutor.post(
-        "/teacher/import", data=fields, files={"file": ("x.m2", b"\xff\xfe\x00bad", "text/plain")}
-    )
-    assert binary.status_code == 422 and "not UTF-8" in binary.text
+    # Bad files get a clear message, not a 500; nothing of theirs is kept.
+    binary = _import(fresh_app, tutor, fields, "x.m2", b"\xff\xfe\x00bad")
+    assert "not UTF-8" in binary
+    nothing = _import(fresh_app, tutor, fields, "n.m2", b"hello\n")
+    assert "n.m2: not an M2 file" in nothing
+    assert not list((fresh_app.state.settings.data_dir / "imports").iterdir())
     empty = tutor.post("/teacher/import", data=fields, files={"file": ("e.m2", b"", "text/plain")})
     assert empty.status_code == 422 and "empty" in empty.text
-    nothing = tutor.post(
-        "/teacher/import", data=fields, files={"file": ("n.m2", b"hello\n", "text/plain")}
-    )
-    assert nothing.status_code == 422 and "n.m2: not an M2 file" in nothing.text
     wrong = tutor.post(
         "/teacher/import",
         data={**fields, "format": "docx"},
@@ -473,6 +493,72 @@ def test_import_an_uploaded_m2_file(fresh_app: FastAPI, tmp_path: Path) -> None:
         "/teacher/import", data=fields, files={"file": ("mine.m2", M2.encode(), "text/plain")}
     )
     assert refused.status_code == 403
+
+
+def test_an_import_job_is_private_to_its_teacher(fresh_app: FastAPI) -> None:
+    tutor = teacher(fresh_app)
+    fields = {"format": "m2", "language": "en"}
+    sent = tutor.post(
+        "/teacher/import",
+        data=fields,
+        files={"file": ("mine.m2", M2.encode(), "text/plain")},
+        follow_redirects=False,
+    )
+    job_url = sent.headers["location"]
+    assert fresh_app.state.imports.wait(60)
+    other = teacher(fresh_app)
+    assert other.get(job_url).status_code == 404
+    assert "mine.m2" not in other.get("/teacher/import").text
+    learner_client, _ = learner(fresh_app)
+    assert learner_client.get(job_url).status_code == 403
+
+
+def test_an_accepted_import_survives_a_restart(fresh_app: FastAPI) -> None:
+    """A job accepted but not started when the server stopped runs when it starts again;
+    one whose worker died mid-run is shown as interrupted."""
+    from hyperlearn.service.import_jobs import HEARTBEAT, ImportJobs
+    from hyperlearn.store.models import ImportJobRow
+
+    tutor = teacher(fresh_app)
+    clock = fresh_app.state.clock
+    stopped = ImportJobs(
+        fresh_app.state.sessions, fresh_app.state.settings.data_dir / "imports", clock
+    )
+    stopped.shutdown()  # a server that accepts the upload and stops before running it
+    with fresh_app.state.sessions() as session:
+        user_id = session.scalars(select(ImportJobRow.user_id)).first()
+    assert user_id is None  # no jobs yet
+    tutor_id = _user_id(fresh_app, tutor)
+    with pytest.raises(RuntimeError):  # the executor refuses new work after shutdown...
+        stopped.start(
+            tutor_id,
+            io.BytesIO(M2.encode()),
+            filename="late.m2",
+            fmt="m2",
+            language="en",
+            source="",
+            licence="",
+        )
+    # ...but the job row and the upload were kept: the next server runs it.
+    with fresh_app.state.sessions() as session:
+        (row,) = session.scalars(select(ImportJobRow)).all()
+        assert row.status == "queued" and row.total == 2
+        job_id = row.id
+    restarted = ImportJobs(
+        fresh_app.state.sessions, fresh_app.state.settings.data_dir / "imports", clock
+    )
+    assert restarted.resume() == 1
+    assert restarted.wait(60)
+    with fresh_app.state.sessions() as session:
+        view = restarted.get(session, job_id, tutor_id)
+    assert view.status == "done" and view.report is not None and view.report["read"] == 2
+    restarted.shutdown()
+
+    with fresh_app.state.sessions.begin() as session:
+        row = session.get_one(ImportJobRow, job_id)
+        row.status, row.updated_at = "running", clock() - 3 * HEARTBEAT
+    with fresh_app.state.sessions() as session:
+        assert fresh_app.state.imports.get(session, job_id, tutor_id).status == "interrupted"
 
 
 def test_an_upload_over_the_limit_is_refused(

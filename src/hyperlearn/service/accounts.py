@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hyperlearn.core import require_utc
-from hyperlearn.service.errors import Conflict, InvalidInput, NotFound, ServiceError
+from hyperlearn.service.errors import N_, Conflict, InvalidInput, NotFound, ServiceError
 from hyperlearn.store.models import (
     ApiTokenRow,
     ClassMemberRow,
@@ -40,6 +40,7 @@ MAX_PASSWORD_CHARS = 1024  # argon2 takes any length; this bounds the work one r
 MAX_TOKEN_NAME_CHARS = 100
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{1,99}$")
 TOKEN_PREFIX = "hl_"  # noqa: S105 (a prefix, not a secret)
+UI_LANGUAGES = ("en", "ru")  # the interface languages (web/i18n.py has their catalogues)
 
 
 class Role(StrEnum):
@@ -53,10 +54,10 @@ class BadCredentials(ServiceError):
 
 
 class TooManyAttempts(ServiceError):
-    """429: too many failed logins for this account from this address."""
+    """429: too many failed attempts (logins, invite codes) in the limiter's window."""
 
-    def __init__(self, reason: str, retry_after: int) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, retry_after: int, /, **params: object) -> None:
+        super().__init__(reason, **params)
         self.retry_after = retry_after
 
 
@@ -83,6 +84,7 @@ class UserView:
     role: Role
     learner_id: str | None
     created_at: datetime
+    ui_language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,30 +159,51 @@ def normalise_username(username: str) -> str:
 
 def check_password(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        raise InvalidInput(
+            N_("a password needs at least %(count)s characters"), count=MIN_PASSWORD_CHARS
+        )
     if len(password) > MAX_PASSWORD_CHARS:
-        raise InvalidInput(f"a password may have at most {MAX_PASSWORD_CHARS} characters")
+        raise InvalidInput(
+            N_("a password may have at most %(count)s characters"), count=MAX_PASSWORD_CHARS
+        )
     if username and password.strip().lower() == normalise_username(username):
-        raise InvalidInput("the password must not be the username")
+        raise InvalidInput(N_("the password must not be the username"))
+
+
+def check_ui_language(language: str) -> str:
+    if language not in UI_LANGUAGES:
+        raise InvalidInput(
+            N_("unknown interface language %(language)r: use en or ru"), language=language
+        )
+    return language
 
 
 def create_user(
-    session: Session, *, username: str, password: str, role: str, now: datetime
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    ui_language: str = "en",
 ) -> UserView:
     require_utc(now)
     name = normalise_username(username)
     if not USERNAME.match(name):
         raise InvalidInput(
-            "a username has 2 to 100 characters: letters, digits and . _ @ + - "
-            "(starting with a letter or digit)"
+            N_(
+                "a username has 2 to 100 characters: letters, digits and . _ @ + - "
+                "(starting with a letter or digit)"
+            )
         )
     try:
         parsed_role = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}: use learner, teacher or admin") from None
     check_password(password, name)
+    check_ui_language(ui_language)
     if session.scalar(select(UserRow.id).where(UserRow.username == name)) is not None:
-        raise Conflict("that username is taken")
+        raise Conflict(N_("that username is taken"))
     row = UserRow(
         id=str(uuid.uuid4()),
         username=name,
@@ -188,13 +211,14 @@ def create_user(
         role=str(parsed_role),
         learner_id=None,
         created_at=now,
+        ui_language=ui_language,
     )
     session.add(row)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict("that username is taken") from None
+        raise Conflict(N_("that username is taken")) from None
     return _view(row)
 
 
@@ -227,6 +251,54 @@ def set_password(session: Session, user_id: str, password: str) -> None:
     session.commit()
 
 
+def change_password(
+    session: Session,
+    user_id: str,
+    current_password: str,
+    new_password: str,
+    *,
+    keep_session: str | None,
+    address: str,
+    now: datetime,
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> None:
+    """The user changes their own password: the current one must be right (a wrong one counts
+    as a failed login, so a stolen session cannot guess it). Every other browser session of
+    the user ends; `keep_session` (the cookie token of the session asking) stays. API tokens
+    are not touched."""
+    require_utc(now)
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound(f"no user with id {user_id!r}")
+    key = _failure_key(row.username, address)
+    _check_limit(session, key, now, max_failures, window, N_LOGIN_LIMIT)
+    if len(current_password) > MAX_PASSWORD_CHARS or not _verify(
+        row.password_hash, current_password
+    ):
+        session.add(LoginFailureRow(key=key, failed_at=now))
+        session.commit()
+        raise BadCredentials(N_("the current password is wrong"))
+    check_password(new_password, row.username)
+    row.password_hash = _hasher.hash(new_password)
+    others = delete(UserSessionRow).where(UserSessionRow.user_id == user_id)
+    if keep_session is not None:
+        others = others.where(UserSessionRow.token_hash != sha256(keep_session))
+    session.execute(others)
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+    session.commit()
+
+
+def set_ui_language(session: Session, user_id: str, language: str) -> UserView:
+    """The interface language of the user's pages: "en" or "ru"."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound(f"no user with id {user_id!r}")
+    row.ui_language = check_ui_language(language)
+    session.commit()
+    return _view(row)
+
+
 def attach_learner(session: Session, user_id: str, learner_id: str) -> UserView:
     """Make `learner_id` the user's learner profile (a user has at most one)."""
     row = session.get(UserRow, user_id)
@@ -248,14 +320,66 @@ def _view(row: UserRow) -> UserView:
         role=Role(row.role),
         learner_id=row.learner_id,
         created_at=row.created_at,
+        ui_language=row.ui_language,
     )
 
 
 # --- login and rate limiting --------------------------------------------------------------
 
 
+N_LOGIN_LIMIT = N_("too many failed logins; try again in %(seconds)s seconds")
+
+
 def _failure_key(username: str, address: str) -> str:
     return sha256(f"{normalise_username(username)}\x00{address}")
+
+
+def _check_limit(
+    session: Session,
+    key: str,
+    now: datetime,
+    max_failures: int,
+    window: timedelta,
+    message: str,
+) -> None:
+    """The sliding-window limiter shared by logins and invite codes (`limit_key`): failures
+    older than the window are forgotten; with `max_failures` left under `key`,
+    TooManyAttempts, with the seconds until the oldest one leaves the window."""
+    since = now - window
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.failed_at < since))
+    failures = session.execute(
+        select(func.count(), func.min(LoginFailureRow.failed_at)).where(
+            LoginFailureRow.key == key, LoginFailureRow.failed_at >= since
+        )
+    ).one()
+    if failures[0] >= max_failures:
+        session.commit()
+        oldest: datetime = failures[1]
+        retry_after = max(1, math.ceil((oldest + window - now).total_seconds()))
+        raise TooManyAttempts(message, retry_after, seconds=retry_after)
+
+
+def limit_key(purpose: str, *parts: str) -> str:
+    """A limiter key for failures other than logins, e.g. ("join", learner id)."""
+    return sha256("\x00".join((purpose, *parts)))
+
+
+def check_limit(
+    session: Session,
+    key: str,
+    now: datetime,
+    *,
+    max_failures: int,
+    window: timedelta,
+    message: str,
+) -> None:
+    require_utc(now)
+    _check_limit(session, key, now, max_failures, window, message)
+
+
+def record_failure(session: Session, key: str, now: datetime) -> None:
+    session.add(LoginFailureRow(key=key, failed_at=now))
+    session.commit()
 
 
 def authenticate(
@@ -275,20 +399,7 @@ def authenticate(
     global _dummy_hash
     require_utc(now)
     key = _failure_key(username, address)
-    since = now - window
-    session.execute(delete(LoginFailureRow).where(LoginFailureRow.failed_at < since))
-    failures = session.execute(
-        select(func.count(), func.min(LoginFailureRow.failed_at)).where(
-            LoginFailureRow.key == key, LoginFailureRow.failed_at >= since
-        )
-    ).one()
-    if failures[0] >= max_failures:
-        session.commit()
-        oldest: datetime = failures[1]
-        retry_after = max(1, math.ceil((oldest + window - now).total_seconds()))
-        raise TooManyAttempts(
-            f"too many failed logins; try again in {retry_after} seconds", retry_after
-        )
+    _check_limit(session, key, now, max_failures, window, N_LOGIN_LIMIT)
     row = None
     if len(password) <= MAX_PASSWORD_CHARS:
         row = session.scalar(
@@ -305,7 +416,7 @@ def authenticate(
     if not ok:
         session.add(LoginFailureRow(key=key, failed_at=now))
         session.commit()
-        raise BadCredentials("wrong username or password")
+        raise BadCredentials(N_("wrong username or password"))
     assert row is not None
     if _hasher.check_needs_rehash(row.password_hash):
         row.password_hash = _hasher.hash(password)
@@ -336,6 +447,7 @@ def start_session(
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         expires_at=now + lifetime,
+        last_seen_at=now,
     )
     session.add(row)
     session.execute(delete(UserSessionRow).where(UserSessionRow.expires_at <= now))
@@ -343,20 +455,60 @@ def start_session(
     return BrowserSession(user, token, row.csrf_token, row.expires_at)
 
 
-def resume_session(session: Session, token: str, now: datetime) -> BrowserSession | None:
-    """The live session with this cookie token, or None (unknown, ended or expired)."""
+# How stale a session's last_seen_at may get before a request writes it again: one write a
+# minute per session at most, so the idle timeout is exact to within this.
+SEEN_PRECISION = timedelta(minutes=1)
+
+
+def resume_session(
+    session: Session, token: str, now: datetime, idle: timedelta | None = None
+) -> BrowserSession | None:
+    """The live session with this cookie token, or None (unknown, ended or expired). With
+    `idle`, a session unused for that long has ended too (and is deleted); a live one is
+    marked as seen now."""
     row = session.get(UserSessionRow, sha256(token))
     if row is None or row.expires_at <= now:
+        return None
+    seen = row.last_seen_at or row.created_at
+    if idle is not None and seen + idle <= now:
+        session.delete(row)
+        session.commit()
         return None
     user = session.get(UserRow, row.user_id)
     if user is None:
         return None
+    if now - seen >= SEEN_PRECISION:
+        row.last_seen_at = now
+        session.commit()
     return BrowserSession(_view(user), token, row.csrf_token, row.expires_at)
 
 
 def end_session(session: Session, token: str) -> None:
     session.execute(delete(UserSessionRow).where(UserSessionRow.token_hash == sha256(token)))
     session.commit()
+
+
+def end_all_sessions(session: Session, user_id: str) -> int:
+    """Sign the user out everywhere: every browser session ends (API tokens stay valid).
+    Returns how many sessions ended."""
+    ended = session.execute(delete(UserSessionRow).where(UserSessionRow.user_id == user_id))
+    session.commit()
+    count: int = getattr(ended, "rowcount", 0) or 0
+    return count
+
+
+def count_sessions(
+    session: Session, user_id: str, now: datetime, idle: timedelta | None = None
+) -> int:
+    """The user's live browser sessions: before their absolute expiry and, with `idle`,
+    used within that long."""
+    query = select(func.count()).where(
+        UserSessionRow.user_id == user_id, UserSessionRow.expires_at > now
+    )
+    if idle is not None:
+        seen = func.coalesce(UserSessionRow.last_seen_at, UserSessionRow.created_at)
+        query = query.where(seen > now - idle)
+    return int(session.scalar(query) or 0)
 
 
 # --- API tokens ---------------------------------------------------------------------------

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from hyperlearn.content.bank import check_item
 from hyperlearn.core import CEFRLevel, Item, ItemType, Language, require_utc
-from hyperlearn.service import knowledge
+from hyperlearn.service import accounts, knowledge
 from hyperlearn.service.accounts import Role, UserView
-from hyperlearn.service.errors import InvalidInput, NotFound, ServiceError
+from hyperlearn.service.errors import N_, InvalidInput, NotFound, ServiceError
 from hyperlearn.store import repository
 from hyperlearn.store.models import (
     AttemptRow,
@@ -38,7 +38,7 @@ from hyperlearn.store.models import (
     LearnerRow,
 )
 
-LANGUAGE_NAMES = {Language.EN: "English", Language.RU: "Russian"}
+LANGUAGE_NAMES = {Language.EN: N_("English"), Language.RU: N_("Russian")}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CODE_LENGTH = 8
 MAX_CLASS_NAME_CHARS = 100
@@ -168,7 +168,7 @@ def is_teacher(user: UserView | None) -> bool:
 
 def require_teacher(user: UserView | None) -> UserView:
     if user is None or not is_teacher(user):
-        raise Forbidden("this page is for teachers")
+        raise Forbidden(N_("this page is for teachers"))
     return user
 
 
@@ -182,9 +182,11 @@ def create_class(
     require_teacher(user)
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput("a class needs a name")
+        raise InvalidInput(N_("a class needs a name"))
     if len(name) > MAX_CLASS_NAME_CHARS:
-        raise InvalidInput(f"a class name has at most {MAX_CLASS_NAME_CHARS} characters")
+        raise InvalidInput(
+            N_("a class name has at most %(count)s characters"), count=MAX_CLASS_NAME_CHARS
+        )
     try:
         lang = Language(language)
     except ValueError:
@@ -235,22 +237,50 @@ def members(session: Session, user: UserView, class_id: str) -> list[MemberView]
     return _members(session, class_id)
 
 
-def join_class(session: Session, learner_id: str, code: str, now: datetime) -> ClassView:
-    """Join the class with this invite code (joining twice changes nothing)."""
+JOIN_LIMIT = N_("too many wrong invite codes; try again in %(seconds)s seconds")
+# Wrong codes allowed from one address (a school behind one router) before it must wait,
+# as a multiple of the per-learner allowance: many accounts must not multiply the guesses.
+ADDRESS_FACTOR = 5
+
+
+def join_class(
+    session: Session,
+    learner_id: str,
+    code: str,
+    now: datetime,
+    *,
+    address: str = "",
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> ClassView:
+    """Join the class with this invite code (joining twice changes nothing). Wrong codes are
+    rate limited like logins (accounts' limiter): after `max_failures` within `window` for
+    the learner, or ADDRESS_FACTOR times that from the address, TooManyAttempts, without
+    looking the code up."""
     require_utc(now)
     learner = session.get(LearnerRow, learner_id)
     if learner is None:
         raise NotFound(f"no learner with id {learner_id!r}")
+    keys = [(accounts.limit_key("join", learner_id), max_failures)]
+    if address:
+        keys.append((accounts.limit_key("join-from", address), max_failures * ADDRESS_FACTOR))
+    for key, allowed in keys:
+        accounts.check_limit(
+            session, key, now, max_failures=allowed, window=window, message=JOIN_LIMIT
+        )
     wanted = normalise_code(code)
     row = None
     if 4 <= len(wanted) <= 16:
         row = session.scalar(select(ClassRow).where(ClassRow.invite_code == wanted))
     if row is None:
-        raise NotFound("no class has this invite code: check it with your teacher")
+        for key, _ in keys:
+            accounts.record_failure(session, key, now)
+        raise NotFound(N_("no class has this invite code: check it with your teacher"))
     if row.language != learner.language:
         raise InvalidInput(
-            f"this class practises {LANGUAGE_NAMES[Language(row.language)]}, and your "
-            f"profile practises {LANGUAGE_NAMES[Language(learner.language)]}"
+            N_("this class practises %(class_language)s, and your profile practises %(own)s"),
+            class_language=LANGUAGE_NAMES[Language(row.language)],
+            own=LANGUAGE_NAMES[Language(learner.language)],
         )
     if session.get(ClassMemberRow, (row.id, learner_id)) is None:
         session.add(ClassMemberRow(class_id=row.id, learner_id=learner_id, joined_at=now))
@@ -264,7 +294,7 @@ def join_class(session: Session, learner_id: str, code: str, now: datetime) -> C
 def leave_class(session: Session, learner_id: str, class_id: str) -> None:
     member = session.get(ClassMemberRow, (class_id, learner_id))
     if member is None:
-        raise NotFound("you are not in this class")
+        raise NotFound(N_("you are not in this class"))
     session.delete(member)
     session.commit()
 
@@ -284,7 +314,7 @@ def remove_learner(session: Session, user: UserView, class_id: str, learner_id: 
     _managed(session, user, class_id)
     member = session.get(ClassMemberRow, (class_id, learner_id))
     if member is None:
-        raise NotFound("this learner is not in the class")
+        raise NotFound(N_("this learner is not in the class"))
     session.delete(member)
     session.commit()
 
@@ -299,11 +329,13 @@ def set_focus_skills(
     row = _managed(session, user, class_id)
     wanted = list(dict.fromkeys(s for s in skill_ids if s))
     if len(wanted) > MAX_FOCUS_SKILLS:
-        raise InvalidInput(f"at most {MAX_FOCUS_SKILLS} focus skills per class")
+        raise InvalidInput(N_("at most %(count)s focus skills per class"), count=MAX_FOCUS_SKILLS)
     graph = repository.cached_graph(session, Language(row.language))
     unknown = [s for s in wanted if s not in graph]
     if unknown:
-        raise InvalidInput(f"unknown skill for this class's language: {unknown[0]!r}")
+        raise InvalidInput(
+            N_("unknown skill for this class's language: %(skill)r"), skill=unknown[0]
+        )
     for old in session.scalars(
         select(ClassFocusSkillRow).where(ClassFocusSkillRow.class_id == class_id)
     ):
@@ -471,15 +503,17 @@ def fix_item(
     clean_distractors = tuple(d for d in (" ".join(x.split()) for x in distractors) if d)
     text = text.strip()
     if not text:
-        raise InvalidInput("the exercise needs a text")
+        raise InvalidInput(N_("the exercise needs a text"))
     if len(text) > MAX_ITEM_TEXT_CHARS or len(explanation) > MAX_ITEM_TEXT_CHARS:
-        raise InvalidInput(f"texts have at most {MAX_ITEM_TEXT_CHARS} characters")
+        raise InvalidInput(N_("texts have at most %(count)s characters"), count=MAX_ITEM_TEXT_CHARS)
     if len(hint) > 200:
-        raise InvalidInput("a hint has at most 200 characters")
+        raise InvalidInput(N_("a hint has at most %(count)s characters"), count=200)
     if len(clean_answers) > MAX_ANSWERS or len(clean_distractors) > MAX_ANSWERS:
-        raise InvalidInput(f"at most {MAX_ANSWERS} answers and {MAX_ANSWERS} distractors")
+        raise InvalidInput(
+            N_("at most %(count)s answers and %(count)s distractors"), count=MAX_ANSWERS
+        )
     if not clean_answers:
-        raise InvalidInput("the exercise needs at least one accepted answer")
+        raise InvalidInput(N_("the exercise needs at least one accepted answer"))
     edited = Item(
         id=original.id,
         language=original.language,
@@ -502,7 +536,9 @@ def fix_item(
     topics = {t.id: t for t in repository.load_topics(session)}
     problems = check_item(edited, graph, topics, require_topics=bool(original.topics))
     if problems:
-        raise InvalidInput("the edited exercise is not sound: " + "; ".join(problems))
+        raise InvalidInput(
+            N_("the edited exercise is not sound: %(problems)s"), problems="; ".join(problems)
+        )
     row.text = edited.text
     row.answers = list(edited.answers)
     row.distractors = list(edited.distractors)
@@ -541,7 +577,7 @@ def restore_item(session: Session, user: UserView, item_id: str, now: datetime) 
         row.disabled = False
         row.updated_at = now
     elif not closed:
-        raise InvalidInput("this item has no open report and is not disabled")
+        raise InvalidInput(N_("this item has no open report and is not disabled"))
     session.commit()
 
 

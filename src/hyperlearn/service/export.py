@@ -277,8 +277,9 @@ class Deletion:
 
 
 def delete_learner(session: Session, learner_id: str) -> Deletion:
-    """Delete the learner and every row that belongs to them, in one transaction. Rows that
-    others still need (a report that withholds an item, a pasted text) lose the learner link."""
+    """Delete the learner and every row that belongs to them, in one transaction, the texts
+    they pasted included (private to them: unlinked, they would become everyone's). Rows that
+    others still need (a report that withholds an item) lose the learner link."""
     _learner(session, learner_id)
     learners = LearnerRow.__table__
     assert isinstance(learners, Table)
@@ -292,6 +293,9 @@ def delete_learner(session: Session, learner_id: str) -> Deletion:
         assert isinstance(users, Table)
         own_login = (users.c.learner_id == learner_id) & (users.c.role == "learner")
         _purge(session, users, own_login, deleted, unlinked, ())
+        texts = ReadingTextRow.__table__
+        assert isinstance(texts, Table)
+        _purge(session, texts, texts.c.created_by == learner_id, deleted, unlinked, ())
         _purge(session, learners, learners.c.id == learner_id, deleted, unlinked, ())
         session.commit()
     except Exception:

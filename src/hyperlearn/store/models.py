@@ -308,6 +308,10 @@ class ReadingTextRow(Base):
         ForeignKey("learners.id", ondelete="SET NULL"), nullable=True
     )  # the learner who pasted it; None for imported texts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The teacher who pasted it: they and the learners of classes it is assigned to see it.
+    owner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
 
 
 class ReadingQuestionRow(Base):
@@ -352,6 +356,8 @@ class UserRow(Base):
         ForeignKey("learners.id", ondelete="SET NULL"), unique=True, nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Interface language of the web pages: "en" or "ru".
+    ui_language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class UserSessionRow(Base):
@@ -365,6 +371,8 @@ class UserSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Last request made with the session (for the idle timeout); None means created_at.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiTokenRow(Base):
@@ -422,6 +430,23 @@ class ClassMemberRow(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ReadingAssignmentRow(Base):
+    """A reading text a teacher assigned to a class: its learners see it first."""
+
+    __tablename__ = "reading_assignments"
+    __table_args__ = (Index("ix_reading_assignments_text", "text_id"),)
+    class_id: Mapped[str] = mapped_column(
+        ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True
+    )
+    text_id: Mapped[str] = mapped_column(
+        ForeignKey("reading_texts.id", ondelete="CASCADE"), primary_key=True
+    )
+    assigned_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ClassFocusSkillRow(Base):
     """A skill the teacher asked the class to focus on (PolicyState.focus_skills)."""
 
@@ -432,3 +457,28 @@ class ClassFocusSkillRow(Base):
     skill_id: Mapped[str] = mapped_column(
         ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ImportJobRow(Base):
+    """A content import started from the teacher pages. It runs in the background; its
+    progress and report live here, so whichever server process answers can show them."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_user", "user_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(200))
+    licence: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    total: Mapped[int] = mapped_column(Integer, default=0)  # estimated records; 0 = unknown
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    kept: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text, default="")  # ImportReport.to_json(), as JSON
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Raised with every progress write: a running job whose heartbeat stopped was interrupted.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,8 +1,10 @@
-"""Registration, login, logout, and the account page with personal API tokens.
+"""Registration, login, logout, the interface language, and the account page: password,
+signing out everywhere, personal API tokens.
 
 Public registration makes learner accounts; teachers and admins are made on the command line
 (`hyperlearn user create --role admin`). After registering, `/` runs the onboarding that
-creates the account's learner profile.
+creates the account's learner profile. A new account's interface language is the one the
+browser was shown (the footer switcher's cookie, else Accept-Language).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pydantic import BaseModel
 
 from hyperlearn.service import Conflict, InvalidInput, NotFound, accounts
 from hyperlearn.service.accounts import BadCredentials, TooManyAttempts, UserView
+from hyperlearn.service.errors import N_
 from hyperlearn.settings import Settings
-from hyperlearn.web import auth
+from hyperlearn.web import auth, i18n
 from hyperlearn.web.deps import NowDep, SessionDep
 from hyperlearn.web.pages import templates
 
@@ -30,6 +33,12 @@ class Me(BaseModel):
     username: str
     role: str
     learner_id: str | None
+    ui_language: str
+
+
+# Role names as the account page shows them (translated there).
+ROLE_NAMES = {"learner": N_("learner"), "teacher": N_("teacher"), "admin": N_("admin")}
+LANGUAGE_COOKIE_SECONDS = 3600 * 24 * 365
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -82,14 +91,23 @@ def register(
     """A new learner account; then `/` asks for language, level and interests."""
     try:
         if password != password_again:
-            raise InvalidInput("the two passwords differ")
+            raise InvalidInput(N_("the two passwords differ"))
         user = accounts.create_user(
-            session, username=username, password=password, role="learner", now=now
+            session,
+            username=username,
+            password=password,
+            role="learner",
+            now=now,
+            ui_language=i18n.browser_language(request),
         )
     except (InvalidInput, Conflict) as error:
         code = 409 if isinstance(error, Conflict) else 422
         return _page(
-            request, "register.html", status_code=code, error=error.reason, username=username
+            request,
+            "register.html",
+            status_code=code,
+            error=i18n.reason(request, error),
+            username=username,
         )
     return _signed_in(request, session, now, user, "/")
 
@@ -105,6 +123,7 @@ def login_page(request: Request) -> Response:
         error=None,
         username="",
         next=target if auth.safe_next(target) else "",
+        signed_out_everywhere=request.query_params.get("ended") == "all",
     )
 
 
@@ -135,7 +154,7 @@ def login(
             request,
             "login.html",
             status_code=429,
-            error=error.reason,
+            error=i18n.reason(request, error),
             username=username,
             next=target,
         )
@@ -146,7 +165,7 @@ def login(
             request,
             "login.html",
             status_code=401,
-            error=error.reason,
+            error=i18n.reason(request, error),
             username=username,
             next=target,
         )
@@ -165,11 +184,103 @@ def logout(request: Request, session: SessionDep) -> Response:
     return response
 
 
+@router.post("/language")
+def choose_language(
+    request: Request,
+    session: SessionDep,
+    lang: Annotated[str, Form(max_length=8)],
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The footer's switcher: remembered in a cookie, and for a signed-in user in their
+    account too; then back to the page it was used on."""
+    response = RedirectResponse(next if auth.safe_next(next) else "/", status_code=303)
+    return _set_language(request, session, lang, response)
+
+
+def _set_language(request: Request, session: SessionDep, lang: str, response: Response) -> Response:
+    language = accounts.check_ui_language(lang)
+    user = auth.current_user(request)
+    if user is not None:
+        accounts.set_ui_language(session, user.id, language)
+    auth.set_cookie(request, response, i18n.LANG_COOKIE, language, LANGUAGE_COOKIE_SECONDS)
+    return response
+
+
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, session: SessionDep) -> Response:
+def account_page(request: Request, session: SessionDep, now: NowDep) -> Response:
     user = auth.current_user(request)
     assert user is not None
-    return _account_page(request, session, user, new_token=None)
+    return _account_page(
+        request, session, now, user, new_token=None, saved=request.query_params.get("saved", "")
+    )
+
+
+@router.post("/account/language")
+def change_language(
+    request: Request, session: SessionDep, ui_language: Annotated[str, Form(max_length=8)]
+) -> Response:
+    response = RedirectResponse("/account?saved=language", status_code=303)
+    return _set_language(request, session, ui_language, response)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    current_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_CHARS)],
+    new_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_CHARS)],
+    new_password_again: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_CHARS)],
+) -> Response:
+    """A new password (the current one is asked for); every other session of the account
+    ends, this one stays."""
+    user = auth.current_user(request)
+    assert user is not None
+    settings = _settings(request)
+    code, headers = 422, {}
+    try:
+        if new_password != new_password_again:
+            raise InvalidInput(N_("the two new passwords differ"))
+        accounts.change_password(
+            session,
+            user.id,
+            current_password,
+            new_password,
+            keep_session=getattr(request.state, "session_token", None),
+            address=request.client.host if request.client else "unknown",
+            now=now,
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+        )
+    except (InvalidInput, BadCredentials, TooManyAttempts) as error:
+        if isinstance(error, BadCredentials):
+            code = 403  # signed in, but the current password was wrong
+        elif isinstance(error, TooManyAttempts):
+            code, headers = 429, {"Retry-After": str(error.retry_after)}
+        response = _account_page(
+            request,
+            session,
+            now,
+            user,
+            new_token=None,
+            password_error=i18n.reason(request, error),
+            status_code=code,
+        )
+        response.headers.update(headers)
+        return response
+    return RedirectResponse("/account?saved=password", status_code=303)
+
+
+@router.post("/account/sessions/end")
+def sign_out_everywhere(request: Request, session: SessionDep) -> Response:
+    """End every browser session of the account, this one too. API tokens are not revoked
+    (the page says so): they are listed, and revoked, one by one."""
+    user = auth.current_user(request)
+    assert user is not None
+    accounts.end_all_sessions(session, user.id)
+    response = RedirectResponse("/login?ended=all", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -183,7 +294,7 @@ def create_token(
     user = auth.current_user(request)
     assert user is not None
     created = accounts.create_token(session, user.id, name, now)
-    response = _account_page(request, session, user, new_token=created.secret)
+    response = _account_page(request, session, now, user, new_token=created.secret)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -197,14 +308,32 @@ def revoke_token(request: Request, session: SessionDep, now: NowDep, token_id: i
 
 
 def _account_page(
-    request: Request, session: SessionDep, user: UserView, new_token: str | None
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: UserView,
+    new_token: str | None,
+    saved: str = "",
+    password_error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     return _page(
         request,
         "account.html",
+        status_code=status_code,
         user=user,
+        role_name=ROLE_NAMES.get(str(user.role), str(user.role)),
         tokens=accounts.list_tokens(session, user.id),
+        sessions=accounts.count_sessions(
+            session,
+            user.id,
+            now,
+            timedelta(minutes=_settings(request).session_idle_minutes),
+        ),
         new_token=new_token,
+        saved=saved,
+        password_error=password_error,
+        languages=i18n.LANGUAGES,
     )
 
 
@@ -214,4 +343,10 @@ def me(request: Request) -> Me:
     user = auth.current_user(request)
     if user is None:  # the guard answers 401 first; kept for type checkers
         raise NotFound("no account")
-    return Me(id=user.id, username=user.username, role=str(user.role), learner_id=user.learner_id)
+    return Me(
+        id=user.id,
+        username=user.username,
+        role=str(user.role),
+        learner_id=user.learner_id,
+        ui_language=user.ui_language,
+    )

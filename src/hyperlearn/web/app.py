@@ -17,10 +17,12 @@ from hyperlearn import __version__
 from hyperlearn.service import Conflict, InvalidInput, NotFound, ServiceError
 from hyperlearn.service.accounts import BadCredentials, TooManyAttempts
 from hyperlearn.service.classes import Forbidden
+from hyperlearn.service.errors import N_
+from hyperlearn.service.import_jobs import ImportJobs
 from hyperlearn.settings import Settings
 from hyperlearn.store.engine import make_engine, session_factory
 from hyperlearn.web import accounts as accounts_web
-from hyperlearn.web import api, auth, pages
+from hyperlearn.web import api, auth, i18n, pages
 from hyperlearn.web import dashboard as dashboard_web
 from hyperlearn.web import export as export_web
 from hyperlearn.web import placement as placement_web
@@ -40,7 +42,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 _STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, BadCredentials: 401, Forbidden: 403}
-CSRF_REASON = (
+CSRF_REASON = N_(
     "This form has expired or did not come from this site: go back, reload the page and send "
     "it again."
 )
@@ -79,6 +81,10 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.rng_factory = rng_factory
+    # Uploaded imports run in the background; jobs accepted before a restart run now.
+    app.state.imports = ImportJobs(app.state.sessions, settings.data_dir / "imports", clock)
+    app.router.on_startup.append(app.state.imports.resume)
+    app.router.on_shutdown.append(app.state.imports.shutdown)
 
     @app.middleware("http")
     async def security_headers(
@@ -114,7 +120,7 @@ def create_app(
         return pages.templates.TemplateResponse(
             request,
             "error.html",
-            {"reason": exc.reason, "learner": None},
+            {"reason": i18n.reason(request, exc), "learner": None},
             status_code=code,
             headers=headers,
         )
@@ -125,15 +131,18 @@ def create_app(
 
     @app.exception_handler(auth.CsrfFailed)
     async def csrf_failed(request: Request, exc: auth.CsrfFailed) -> Response:
+        reason = i18n.tr(request, CSRF_REASON)
         return pages.templates.TemplateResponse(
-            request, "error.html", {"reason": CSRF_REASON, "learner": None}, status_code=403
+            request, "error.html", {"reason": reason, "learner": None}, status_code=403
         )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": _plain_errors(exc)}, status_code=422)
-        reason = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+        details = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+        # The field-by-field details stay as the validator words them.
+        reason = i18n.tr(request, N_("Some fields are not right: %(details)s"), details=details)
         return pages.templates.TemplateResponse(
             request, "error.html", {"reason": reason, "learner": None}, status_code=422
         )

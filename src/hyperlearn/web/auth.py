@@ -4,7 +4,8 @@
   hl_...`); it takes no cookies, so it needs no CSRF token. Anonymous requests get 401,
   except for the public content routes in PUBLIC_API.
 - Pages authenticate with a server-side session whose random token travels in a signed,
-  HttpOnly, SameSite=Lax cookie (Secure over https). Every state-changing page request must
+  HttpOnly, SameSite=Lax cookie (Secure over https); a session ends at its absolute expiry
+  or after HYPERLEARN_SESSION_IDLE_MINUTES without a request. Every state-changing page request must
   carry the session's CSRF token in the form field `csrf_token`; before login, forms carry a
   token bound to a random per-browser cookie. Anonymous visitors of any page but PUBLIC_PAGES
   are sent to /login.
@@ -21,7 +22,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -41,7 +42,8 @@ BROWSER_COOKIE = "hl_browser"  # a random nonce that pre-login CSRF tokens are b
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_API = frozenset({"/api/health", "/api/topics", "/api/skills"})
-PUBLIC_PAGES = frozenset({"/", "/login", "/register"})
+# /language: the footer's interface-language switcher works before login too.
+PUBLIC_PAGES = frozenset({"/", "/login", "/register", "/language"})
 
 
 class LoginRequired(Exception):
@@ -137,7 +139,8 @@ def _resolve(request: Request, session: Session, now: datetime, api: bool) -> Us
         return user
     key: bytes = request.app.state.secret_key
     token = _session_token(key, request.cookies.get(SESSION_COOKIE))
-    browser = accounts.resume_session(session, token, now) if token else None
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    browser = accounts.resume_session(session, token, now, idle) if token else None
     if browser is None:
         request.state.csrf_token = _anonymous_csrf(request)
         return None

@@ -10,13 +10,15 @@ table for screen readers and for copying.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from markupsafe import Markup, escape
 
 from hyperlearn.service.dashboard import SkillNode
+from hyperlearn.service.errors import N_
 
 # Okabe & Ito's colour-blind-safe palette (without its yellow, too pale on white), and a
 # dash pattern per series so lines differ in more than colour.
@@ -29,6 +31,25 @@ LINE = "#D55E00"
 
 _W, _H = 720, 300
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 58, 16, 54
+
+
+def _same(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The language of a chart's own words (tooltips, legend, dates): `gettext` translates
+    the messages of this module, `language` names months."""
+
+    gettext: Callable[[str], str] = field(default=_same)
+    language: str = "en"
+
+    def day(self, day: date) -> str:
+        return format_date(day, "d MMM", locale=self.language)
+
+
+ENGLISH = Words()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +152,6 @@ def _count_axis(left: float, right: float, y_of: _YScale, maximum: int) -> list[
     return parts
 
 
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b}"
-
-
 def line_chart(
     chart_id: str,
     title: str,
@@ -145,8 +162,10 @@ def line_chart(
     *,
     y_label: str,
     x_label: str = "Day",
+    words: Words = ENGLISH,
 ) -> Markup:
     """Lines of a share (0 to 100%) over days, each held flat from its last point to `end`."""
+    _day = words.day
     height = _H + 22 * math.ceil(len(series) / 2)  # room for the legend
     plot_bottom = _H - _BOTTOM
     left, right = _LEFT, _W - 24
@@ -200,9 +219,11 @@ def bar_line_chart(
     bar_label: str,
     line_label: str,
     x_label: str = "Day",
+    words: Words = ENGLISH,
 ) -> Markup:
     """Counts per day as bars (left axis) and a share per day as a line (right axis, gaps
     where the share is undefined)."""
+    _day, _ = words.day, words.gettext
     plot_bottom = _H - _BOTTOM
     left, right = _LEFT, _W - _RIGHT
     slot = (right - left) / max(len(days), 1)
@@ -217,11 +238,13 @@ def bar_line_chart(
         x = left + n * slot
         if count:
             share = line[n]
-            note = f", {round(share * 100)}% right" if share is not None else ""
+            tip = _("%(day)s: %(count)s answered") % {"day": _day(day), "count": count}
+            if share is not None:
+                tip += _(", %(percent)s%% right") % {"percent": round(share * 100)}
             parts.append(
                 f'<rect x="{_num(x + slot * 0.15)}" y="{_num(counts(count))}" '
                 f'width="{_num(slot * 0.7)}" height="{_num(plot_bottom - counts(count))}" '
-                f'fill="{BAR}"><title>{escape(_day(day))}: {count} answered{note}</title></rect>'
+                f'fill="{BAR}"><title>{escape(tip)}</title></rect>'
             )
         if (len(days) - 1 - n) % step == 0:
             parts.append(_text(x + slot / 2, plot_bottom + 16, _day(day), size=11))
@@ -232,10 +255,14 @@ def bar_line_chart(
             previous = False
             continue
         x, y = left + (n + 0.5) * slot, shares(share)
+        tip = _("%(day)s: %(percent)s%% right") % {
+            "day": _day(days[n]),
+            "percent": round(share * 100),
+        }
         path.append(f"{'L' if previous else 'M'}{_num(x)} {_num(y)}")
         dots.append(
             f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3" fill="{LINE}">'
-            f"<title>{escape(_day(days[n]))}: {round(share * 100)}% right</title></circle>"
+            f"<title>{escape(tip)}</title></circle>"
         )
         previous = True
     if path:
@@ -286,9 +313,9 @@ def bar_chart(
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _GRAPH_TOP = 168, 38, 44, 10, 44
 _LOW, _HIGH = (0xEE, 0xF3, 0xFB), (0x1F, 0x4E, 0x9C)
 STATUS_NAMES = {
-    "strong": "known well enough to unlock what builds on it",
-    "next": "open: up next",
-    "locked": "locked: its prerequisites come first",
+    "strong": N_("known well enough to unlock what builds on it"),
+    "next": N_("open: up next"),
+    "locked": N_("locked: its prerequisites come first"),
 }
 
 
@@ -299,10 +326,18 @@ def mastery_colour(value: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def skill_graph(chart_id: str, title: str, description: str, nodes: Sequence[SkillNode]) -> Markup:
+def skill_graph(
+    chart_id: str,
+    title: str,
+    description: str,
+    nodes: Sequence[SkillNode],
+    *,
+    words: Words = ENGLISH,
+) -> Markup:
     """The skill graph as columns of boxes filled by mastery, with edges from each
     prerequisite; open skills to learn next have a thick orange border, locked ones a dashed
     grey one."""
+    _ = words.gettext
     rows = _rows(nodes)
     columns = max((n.layer for n in nodes), default=0) + 1
     tallest = max((sum(1 for n in nodes if n.layer == c) for c in range(columns)), default=0)
@@ -316,7 +351,7 @@ def skill_graph(chart_id: str, title: str, description: str, nodes: Sequence[Ski
 
     by_id = {n.skill_id: n for n in nodes}
     parts = _open(chart_id, width, height, title, description)
-    parts += _graph_legend()
+    parts += _graph_legend(words)
     parts.append('<g fill="none" stroke="#b7bdc9" stroke-width="1.2">')
     for node in nodes:
         x2, y2 = corner(node)
@@ -340,10 +375,17 @@ def skill_graph(chart_id: str, title: str, description: str, nodes: Sequence[Ski
             "next": ' stroke="#E69F00" stroke-width="3"',
             "locked": ' stroke="#9aa1af" stroke-width="1" stroke-dasharray="4 3"',
         }.get(node.status, ' stroke="#1f4e9c" stroke-width="1"')
-        tip = (
-            f"{node.name} ({node.level}): {round(node.mastery * 100)}% mastery, "
-            f"{node.right} of {node.attempts} right; {STATUS_NAMES[node.status]}"
-        )
+        tip = _(
+            "%(skill)s (%(level)s): %(percent)s%% mastery, "
+            "%(right)s of %(answered)s right; %(status)s"
+        ) % {
+            "skill": node.name,
+            "level": node.level,
+            "percent": round(node.mastery * 100),
+            "right": node.right,
+            "answered": node.attempts,
+            "status": _(STATUS_NAMES[node.status]),
+        }
         parts.append(
             f'<g class="skill-node" data-status="{escape(node.status)}">'
             f"<title>{escape(tip)}</title>"
@@ -365,8 +407,9 @@ def skill_graph(chart_id: str, title: str, description: str, nodes: Sequence[Ski
     return _close(parts)
 
 
-def _graph_legend() -> list[str]:
-    parts = [_text(16, 16, "Mastery", size=11, anchor="start")]
+def _graph_legend(words: Words) -> list[str]:
+    _ = words.gettext
+    parts = [_text(16, 16, _("Mastery"), size=11, anchor="start")]
     for n in range(6):
         parts.append(
             f'<rect x="{70 + n * 18}" y="6" width="18" height="12" fill="{mastery_colour(n / 5)}"/>'
@@ -377,12 +420,12 @@ def _graph_legend() -> list[str]:
         '<rect x="200" y="5" width="26" height="14" rx="3" fill="#ffffff" stroke="#E69F00" '
         'stroke-width="3"/>'
     )
-    parts.append(_text(232, 16, "up next", size=11, anchor="start"))
+    parts.append(_text(232, 16, _("up next"), size=11, anchor="start"))
     parts.append(
         '<rect x="300" y="5" width="26" height="14" rx="3" fill="#f3f4f6" stroke="#9aa1af" '
         'stroke-dasharray="4 3"/>'
     )
-    parts.append(_text(332, 16, "locked", size=11, anchor="start"))
+    parts.append(_text(332, 16, _("locked"), size=11, anchor="start"))
     return parts
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from hyperlearn.service import dashboard as service
-from hyperlearn.web import charts
+from hyperlearn.web import charts, i18n
 from hyperlearn.web.deps import NowDep, SessionDep
 from hyperlearn.web.pages import _current_learner, templates
 
@@ -31,7 +32,7 @@ def dashboard_page(request: Request, session: SessionDep, now: NowDep) -> Respon
         {
             "learner": learner,
             "board": board,
-            "charts": _charts(board),
+            "charts": _charts(request, board),
             "status_names": charts.STATUS_NAMES,
         },
     )
@@ -48,54 +49,92 @@ def dashboard_json(learner_id: str, session: SessionDep, now: NowDep) -> dict[st
     return data
 
 
-def _charts(board: service.Dashboard) -> dict[str, Markup | None]:
-    """The SVG of each chart, or None where there is nothing to draw yet."""
+def _charts(request: Request, board: service.Dashboard) -> dict[str, Markup | None]:
+    """The SVG of each chart, or None where there is nothing to draw yet; its words in the
+    request's interface language."""
     found: dict[str, Markup | None] = {"mastery": None, "activity": None}
+    language = i18n.request_language(request)
+    words = charts.Words(gettext=lambda message: i18n.tr(request, message), language=language)
     if board.history:
         start = min(series.points[0][0] for series in board.history)
         found["mastery"] = charts.line_chart(
             "chart-mastery",
-            "Mastery of your most practised skills over time",
-            "One line per skill: the learner model's estimate at the end of each day you "
-            "practised it, starting from where your level put it. The table below has the "
-            "same numbers.",
+            i18n.tr(request, "Mastery of your most practised skills over time"),
+            i18n.tr(
+                request,
+                "One line per skill: the learner model's estimate at the end of each day you "
+                "practised it, starting from where your level put it. The table below has the "
+                "same numbers.",
+            ),
             [charts.Series(s.name, s.points) for s in board.history],
             start,
             board.today,
-            y_label="Mastery",
+            y_label=i18n.tr(request, "Mastery"),
+            x_label=i18n.tr(request, "Day"),
+            words=words,
         )
     if any(day.answered for day in board.activity):
         found["activity"] = charts.bar_line_chart(
             "chart-activity",
-            f"Exercises answered and share right per day, last {len(board.activity)} days",
-            "Bars: exercises answered that day (left axis). Line: the share answered right "
-            "(right axis), on days with answers.",
+            i18n.tr(
+                request,
+                "Exercises answered and share right per day, last %(days)s days",
+                days=len(board.activity),
+            ),
+            i18n.tr(
+                request,
+                "Bars: exercises answered that day (left axis). Line: the share answered right "
+                "(right axis), on days with answers.",
+            ),
             [day.day for day in board.activity],
             [day.answered for day in board.activity],
             [day.accuracy for day in board.activity],
-            bar_label="Exercises answered",
-            line_label="Answered right",
+            bar_label=i18n.tr(request, "Exercises answered"),
+            line_label=i18n.tr(request, "Answered right"),
+            x_label=i18n.tr(request, "Day"),
+            words=words,
         )
     found["graph"] = charts.skill_graph(
         "chart-graph",
-        "Skill graph coloured by mastery",
-        "Each box is a skill, darker the better you know it; lines run from a prerequisite "
-        "(left) to the skills that build on it (right). Thick orange borders mark open skills "
-        "to learn next; dashed grey ones are locked until their prerequisites are known.",
+        i18n.tr(request, "Skill graph coloured by mastery"),
+        i18n.tr(
+            request,
+            "Each box is a skill, darker the better you know it; lines run from a prerequisite "
+            "(left) to the skills that build on it (right). Thick orange borders mark open "
+            "skills to learn next; dashed grey ones are locked until their prerequisites are "
+            "known.",
+        ),
         board.skills,
+        words=words,
     )
-    labels = ["Today", *(f"{d.day:%a} {d.day.day}" for d in board.forecast[1:])]
+    labels = [
+        i18n.tr(request, "Today"),
+        *(format_date(d.day, "EEE d", locale=language) for d in board.forecast[1:]),
+    ]
     found["forecast"] = charts.bar_chart(
         "chart-forecast",
-        f"Reviews falling due per day, next {len(board.forecast)} days",
-        "Bars: items whose review falls due that day, by the memory model (FSRS). Today "
-        "includes every review already due.",
+        i18n.tr(
+            request,
+            "Reviews falling due per day, next %(days)s days",
+            days=len(board.forecast),
+        ),
+        i18n.tr(
+            request,
+            "Bars: items whose review falls due that day, by the memory model (FSRS). Today "
+            "includes every review already due.",
+        ),
         labels,
         [d.due for d in board.forecast],
-        y_label="Reviews due",
-        x_label="Day",
+        y_label=i18n.tr(request, "Reviews due"),
+        x_label=i18n.tr(request, "Day"),
         notes=[
-            f"{label} ({d.day.isoformat()}): {d.due} due"
+            i18n.tr(
+                request,
+                "%(label)s (%(day)s): %(count)s due",
+                label=label,
+                day=d.day.isoformat(),
+                count=d.due,
+            )
             for label, d in zip(labels, board.forecast, strict=True)
         ],
     )

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from hyperlearn.service import export as service
-from hyperlearn.web import auth, pages
+from hyperlearn.web import auth, i18n, pages
 from hyperlearn.web.deps import NowDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -133,7 +133,11 @@ def delete_page(
             status_code=422,
             learner=learner,
             deleted=False,
-            error=f"Type {CONFIRM_WORD!r} to confirm that everything should be deleted.",
+            error=i18n.tr(
+                request,
+                "Type %(word)r to confirm that everything should be deleted.",
+                word=CONFIRM_WORD,
+            ),
         )
     service.delete_learner(session, learner.id)
     # Answered here rather than by a redirect: the login went with the learner, so the next

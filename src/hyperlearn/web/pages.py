@@ -19,8 +19,10 @@ from hyperlearn.core import CEFRLevel, Language
 from hyperlearn.service import InvalidInput, NotFound, accounts, recommend
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service import practice as service
+from hyperlearn.service.errors import N_
+from hyperlearn.settings import Settings
 from hyperlearn.store import repository
-from hyperlearn.web import auth
+from hyperlearn.web import auth, i18n
 from hyperlearn.web.deps import NowDep, RngDep, SessionDep
 
 # The cookie that remembered a learner before accounts existed; only ever deleted now.
@@ -28,6 +30,7 @@ LEARNER_COOKIE = "hl_learner"
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 templates.env.globals["csrf_field"] = auth.csrf_field
 templates.env.globals["current_user"] = auth.current_user
+i18n.install(templates.env)
 router = APIRouter(include_in_schema=False)
 
 
@@ -176,6 +179,7 @@ def change_settings(
     band_low: Annotated[int, Form(ge=5, le=99)],
     band_high: Annotated[int, Form(ge=5, le=99)],
     goal_level: Annotated[str, Form(max_length=2)],
+    interests_text: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     learner = _current_learner(request, session)
     if learner is None:
@@ -187,9 +191,12 @@ def change_settings(
             policy=policy,
             band=(band_low / 100, band_high / 100),
             goal_level=goal_level,
+            interests_text=interests_text,
         )
     except InvalidInput as error:
-        return _settings_page(request, session, learner, error=error.reason, status_code=422)
+        return _settings_page(
+            request, session, learner, error=i18n.reason(request, error), status_code=422
+        )
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
@@ -206,19 +213,44 @@ def _settings_page(
         status_code=status_code,
         learner=learner,
         settings=recommend.settings(session, learner.id),
-        policies=POLICY_NAMES,
+        policies=_offered_policies(request.app.state.settings, learner.id, session),
         levels=list(CEFRLevel),
         saved=request.query_params.get("saved") == "1",
         error=error,
     )
 
 
+# The answers of a judgement exercise (core.items.JUDGEMENT_ANSWERS), translated where shown.
+JUDGEMENT_NAMES = (N_("correct"), N_("incorrect"))
+# Translated where shown (settings.html).
 POLICY_NAMES = {
-    "hybrid": "Personalised (recommended): your weak skills, at the right difficulty, on "
-    "topics you like, with reviews before you forget",
-    "mastery": "Mastery learning: one skill at a time, in curriculum order, until you know it",
-    "random": "Random: any exercise (for comparison)",
+    "hybrid": N_(
+        "Personalised (recommended): your weak skills, at the right difficulty, on "
+        "topics you like, with reviews before you forget"
+    ),
+    "mastery": N_("Mastery learning: one skill at a time, in curriculum order, until you know it"),
+    "random": N_("Random: any exercise (for comparison)"),
+    "llm": N_(
+        "Language model: a language model picks from the personalised shortlist and says why "
+        "(the personalised choice whenever the model fails)"
+    ),
+    "tallrec": N_(
+        "Tuned model: a model tuned on the class's answers predicts which exercises you will "
+        "just manage"
+    ),
 }
+
+
+def _offered_policies(settings: Settings, learner_id: str, session: Session) -> dict[str, str]:
+    """The policies this server can run (the model-based ones only when a model is set up),
+    and always the learner's current one."""
+    current = recommend.settings(session, learner_id).policy
+    offered = dict(POLICY_NAMES)
+    if settings.llm_backend == "none" and current != "llm":
+        del offered["llm"]
+    if settings.tallrec_model_dir is None and current != "tallrec":
+        del offered["tallrec"]
+    return offered
 
 
 @router.get("/progress", response_class=HTMLResponse)

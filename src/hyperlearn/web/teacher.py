@@ -10,8 +10,7 @@ checks `can_read_learner` (teachers: learners of their classes) before the route
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,21 +18,30 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hyperlearn.content.importing.runner import FORMATS, ImportFailed, run_import
+from hyperlearn.content.importing.runner import FORMATS
 from hyperlearn.core import Language
 from hyperlearn.service import InvalidInput, NotFound, classes
 from hyperlearn.service import export as export_service
-from hyperlearn.service.accounts import UserView
-from hyperlearn.web import auth, pages
+from hyperlearn.service import reading as reading_service
+from hyperlearn.service.accounts import Role, TooManyAttempts, UserView
+from hyperlearn.service.errors import N_
+from hyperlearn.service.import_jobs import ImportJobs
+from hyperlearn.settings import Settings
+from hyperlearn.web import auth, i18n, pages
 from hyperlearn.web.deps import NowDep, SessionDep
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# Translated where shown.
 FORMAT_NAMES = {
-    "m2": "M2 (learner errors with gold corrections, e.g. from a GEC corpus)",
-    "conllu": "CoNLL-U (a treebank with gold morphology)",
-    "pairs": "Minimal pairs (TSV: correct and incorrect sentence)",
+    "m2": N_("M2 (learner errors with gold corrections, e.g. from a GEC corpus)"),
+    "conllu": N_("CoNLL-U (a treebank with gold morphology)"),
+    "pairs": N_("Minimal pairs (TSV: correct and incorrect sentence)"),
 }
 LANGUAGE_NAMES = classes.LANGUAGE_NAMES
+# Report statuses (classes.REPORT_STATUSES) for the catalogues: translated where shown.
+REPORT_STATUS_NAMES = (N_("open"), N_("fixed"), N_("disabled"), N_("restored"))
+# Import job statuses (service/import_jobs.py), likewise.
+IMPORT_STATUS_NAMES = (N_("queued"), N_("running"), N_("done"), N_("failed"), N_("interrupted"))
 
 
 def _teacher(request: Request) -> UserView:
@@ -71,14 +79,29 @@ def join(
     now: NowDep,
     code: Annotated[str, Form(max_length=40)],
 ) -> Response:
+    """Join with an invite code. Wrong codes are rate limited like logins (the login limits
+    apply per learner, and five times over per address), so codes cannot be guessed."""
     learner = pages._current_learner(request, session)
     if learner is None:
         return RedirectResponse("/", status_code=303)
+    settings: Settings = request.app.state.settings
     try:
-        classes.join_class(session, learner.id, code, now)
+        classes.join_class(
+            session,
+            learner.id,
+            code,
+            now,
+            address=request.client.host if request.client else "unknown",
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+        )
+    except TooManyAttempts as error:
+        response = _join_page(request, session, error=i18n.reason(request, error), status_code=429)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except (NotFound, InvalidInput) as error:
         status = 404 if isinstance(error, NotFound) else 422
-        return _join_page(request, session, error=error.reason, status_code=status)
+        return _join_page(request, session, error=i18n.reason(request, error), status_code=status)
     return RedirectResponse("/classes?joined=1", status_code=303)
 
 
@@ -148,7 +171,7 @@ def create_class(
     try:
         made = classes.create_class(session, user, name=name, language=language, now=now)
     except InvalidInput as error:
-        return _home(request, session, user, error=error.reason, status_code=422)
+        return _home(request, session, user, error=i18n.reason(request, error), status_code=422)
     return RedirectResponse(f"/teacher/classes/{made.id}", status_code=303)
 
 
@@ -176,6 +199,7 @@ def _class_page(
         status_code=status_code,
         klass=view,
         heat=classes.heat_map(session, user, class_id, now),
+        reading=reading_service.class_reading(session, user, class_id),
         saved=request.query_params.get("saved") == "1",
         error=error,
     )
@@ -193,7 +217,8 @@ def set_focus(
     try:
         classes.set_focus_skills(session, user, class_id, skills or [])
     except InvalidInput as error:
-        return _class_page(request, session, now, user, class_id, error.reason, status_code=422)
+        reason = i18n.reason(request, error)
+        return _class_page(request, session, now, user, class_id, reason, status_code=422)
     return RedirectResponse(f"/teacher/classes/{class_id}?saved=1", status_code=303)
 
 
@@ -321,7 +346,8 @@ def fix(
             "hint": hint,
             "correction": correction,
         }
-        return _item_page(request, session, reported, form, error.reason, status_code=422)
+        reason = i18n.reason(request, error)
+        return _item_page(request, session, reported, form, reason, status_code=422)
     return RedirectResponse("/teacher/reports?done=fixed", status_code=303)
 
 
@@ -342,17 +368,17 @@ def restore(session: SessionDep, now: NowDep, user: Teacher, item_id: str) -> Re
 
 @router.get("/import", response_class=HTMLResponse)
 def import_page(request: Request, session: SessionDep) -> Response:
-    return _import_page(request, session, report=None, error=None)
+    return _import_page(request, session, error=None)
 
 
 def _import_page(
     request: Request,
     session: Session,
-    report: Any,
     error: str | None,
     status_code: int = 200,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    user = _teacher(request)
     return _page(
         request,
         session,
@@ -360,7 +386,7 @@ def _import_page(
         status_code=status_code,
         formats=FORMAT_NAMES,
         languages=list(Language),
-        report=report,
+        jobs=_imports(request).recent(session, user.id),
         error=error,
         values=values or {"format": "m2", "language": "en", "source": "", "licence": ""},
         max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
@@ -371,59 +397,75 @@ def _import_page(
 def import_upload(
     request: Request,
     session: SessionDep,
-    now: NowDep,
+    user: Teacher,
     file: Annotated[UploadFile, File()],
     format: Annotated[str, Form(max_length=16)],
     language: Annotated[str, Form(max_length=8)],
     source: Annotated[str, Form(max_length=200)] = "",
     licence: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Runs the importer on the uploaded file (synchronously: files are limited to
-    MAX_UPLOAD_BYTES) and shows its report: records read, items kept and added, and why the
-    others were dropped."""
+    """Keeps the uploaded file and queues its import, then shows the job's progress page.
+    The importer runs in the background (service/import_jobs.py), so a large file does not
+    hold the request open; the report (records read, items kept and added, why the others
+    were dropped) appears on the job's page."""
     filename = Path(file.filename or "upload").name[:100] or "upload"
     values = {"format": format, "language": language, "source": source, "licence": licence}
 
     def refused(reason: str, status_code: int = 422) -> HTMLResponse:
-        return _import_page(request, session, None, reason, status_code, values)
+        return _import_page(request, session, reason, status_code, values)
 
     if format not in FORMATS:
-        return refused(f"Unknown format {format!r}: choose one of {', '.join(sorted(FORMATS))}.")
+        return refused(
+            i18n.tr(
+                request,
+                "Unknown format %(format)r: choose one of %(formats)s.",
+                format=format,
+                formats=", ".join(sorted(FORMATS)),
+            )
+        )
     size = file.size if file.size is not None else _size(file)
     if size > MAX_UPLOAD_BYTES:
         return refused(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: import it "
-            "with the command line (`hyperlearn import`).",
+            i18n.tr(
+                request,
+                "The file is larger than %(mb)s MB: import it with the command line "
+                "(`hyperlearn import`).",
+                mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+            ),
             status_code=413,
         )
     if size == 0:
-        return refused("The file is empty.")
-    session.close()  # the importer writes in its own transactions; hold no read open here
-    with tempfile.TemporaryDirectory(prefix="hyperlearn-import-") as folder:
-        path = Path(folder) / f"upload.{format}"
-        file.file.seek(0)
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out)
-        try:
-            report = run_import(
-                format,
-                [path],
-                language=language,
-                sessions=request.app.state.sessions,
-                source=" ".join(source.split()) or filename,
-                licence=" ".join(licence.split()) or "unknown",
-                now=now,
-            )
-        except ImportFailed as error:
-            return refused(f"The import could not start: {error}".replace(str(path), filename))
-        except UnicodeDecodeError:
-            return refused("The file is not UTF-8 text: is it the right file?")
-    if report.read == 0:
-        return refused(
-            f"No records found in {filename}: is it really a {format} file "
-            f"({FORMAT_NAMES[format]})?"
+        return refused(i18n.tr(request, "The file is empty."))
+    file.file.seek(0)
+    # On SQLite every transaction holds the write lock: end the request's own before the job
+    # row is written (and before the worker starts writing).
+    session.close()
+    try:
+        job_id = _imports(request).start(
+            user.id,
+            file.file,
+            filename=filename,
+            fmt=format,
+            language=language,
+            source=source,
+            licence=licence,
         )
-    return _import_page(request, session, report, None, values=values)
+    except InvalidInput as error:
+        return refused(i18n.reason(request, error))
+    return RedirectResponse(f"/teacher/import/{job_id}", status_code=303)
+
+
+@router.get("/import/{job_id}", response_class=HTMLResponse)
+def import_job(request: Request, session: SessionDep, user: Teacher, job_id: str) -> Response:
+    """An import's progress; the page reloads itself (a meta refresh, no script) until the
+    job has finished, then shows the report."""
+    job = _imports(request).get(session, job_id, user.id, admin=user.role is Role.ADMIN)
+    return _page(request, session, "teacher_import_job.html", job=job)
+
+
+def _imports(request: Request) -> ImportJobs:
+    jobs: ImportJobs = request.app.state.imports
+    return jobs
 
 
 def _size(file: UploadFile) -> int:

@@ -18,13 +18,15 @@ never stored.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from hyperlearn.core import Item, Language, SkillGraph, Topic
 from hyperlearn.records import RecordProblem
+
+PROGRESS_EVERY = 100  # records read between progress callbacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +64,14 @@ class ImportRun:
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     malformed_records: list[RecordProblem] = field(default_factory=list)
+    # Called every PROGRESS_EVERY records read: some files yield few exercises for many records,
+    # so progress follows reading, not building.
+    on_progress: Callable[[ImportRun], None] | None = None
 
     def record_read(self) -> None:
         self.read += 1
+        if self.on_progress is not None and self.read % PROGRESS_EVERY == 0:
+            self.on_progress(self)
 
     def malformed(self, path: Path, line: int, message: str) -> None:
         self.malformed_records.append(RecordProblem(path.name, line, message))

@@ -66,7 +66,7 @@ def run_import(
         topics = {t.id: t for t in repository.load_topics(session)}
     if not len(graph):
         raise ImportFailed(f"no skill graph for {lang}: run `hyperlearn init` first")
-    run = ImportRun(lang, graph, topics, source, licence, limit)
+    run = ImportRun(lang, graph, topics, source, licence, limit, on_progress=on_progress)
     seen: set[str] = set()
     batch: list[Item] = []
     added = 0
@@ -101,11 +101,11 @@ def run_import(
         batch.append(item)
         if len(batch) >= BATCH:
             flush()
-        if on_progress is not None and run.generated % 200 == 0:
-            on_progress(run)
         if run.exhausted:
             break
     flush()
+    if on_progress is not None:
+        on_progress(run)
     return ImportReport(
         read=run.read,
         generated=run.generated,
