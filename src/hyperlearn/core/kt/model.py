@@ -78,7 +78,7 @@ _WRONG_AT = HISTORY_FEATURES.index("wrong_streak_1")
 
 @dataclass(frozen=True, slots=True)
 class KTConfig:
-    item_l2: float = 3.0  # stronger than skill_l2: shrinks rare items towards their skills
+    item_l2: float = 1.0  # an item is its skills plus a deviation; L2 shrinks rare items to them
     skill_l2: float = 1.0
     history_l2: float = 1.0
     transfer: bool = True
