@@ -123,3 +123,35 @@ def test_the_settings_api_reads_and_writes_interests_text(client: AppClient) -> 
     # With no model configured, the llm policy serves the personalised choice, not an error.
     assert client.get("/practice").status_code == 200
     assert 'value="llm" checked' in client.get("/settings").text
+
+
+def test_onboarding_takes_interests_in_the_learners_own_words(client: AppClient) -> None:
+    response = client.post(
+        "/onboard",
+        data={
+            "name": "Kim",
+            "language": "en",
+            "level": "A2",
+            "interests": ["music"],
+            "interests_text": " K-pop   and basketball ",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "K-pop and basketball</textarea>" in client.get("/settings").text
+    app: Any = client.app
+    with app.state.sessions() as session:
+        learner_id = accounts.find_user(session, client.username).learner_id
+    assert client.get(f"/api/learners/{learner_id}/settings").json()["interests_text"] == (
+        "K-pop and basketball"
+    )
+
+
+def test_the_api_refuses_an_overlong_interests_text(client: AppClient) -> None:
+    body = {"name": "Kim", "language": "en", "level": "A2", "interests_text": "z" * 501}
+    assert client.post("/api/learners", json=body).status_code == 422
+    body["interests_text"] = "cycling"
+    created = client.post("/api/learners", json=body)
+    assert created.status_code == 201, created.text
+    settings = client.get(f"/api/learners/{created.json()['id']}/settings").json()
+    assert settings["interests_text"] == "cycling"

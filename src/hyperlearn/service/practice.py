@@ -135,11 +135,19 @@ def onboard(
     level: str,
     interests: list[str],
     now: datetime,
+    interests_text: str = "",
 ) -> LearnerView:
+    """A new learner: language, level, topics they like, and their interests in their own
+    words (matched to topics when an embedding model is configured)."""
     require_utc(now)
     name = " ".join(clean_text(name).split())
     if not name or len(name) > MAX_NAME_CHARS:
         raise InvalidInput(f"a name of 1 to {MAX_NAME_CHARS} characters is required")
+    interests_text = " ".join(clean_text(interests_text).split())
+    if len(interests_text) > recommend.MAX_INTERESTS_TEXT:
+        raise InvalidInput(
+            f"the interests text is longer than {recommend.MAX_INTERESTS_TEXT} characters"
+        )
     lang = _parse(Language, language, "language")
     cefr = _parse(CEFRLevel, level, "level")
     known_topics = {t.id for t in repository.load_topics(session)}
@@ -150,7 +158,12 @@ def onboard(
     if not len(graph):
         raise InvalidInput(f"no content for language {lang}; run `hyperlearn init`")
     learner = LearnerRow(
-        id=str(uuid.uuid4()), name=name, language=str(lang), level=str(cefr), created_at=now
+        id=str(uuid.uuid4()),
+        name=name,
+        language=str(lang),
+        level=str(cefr),
+        interests_text=interests_text,
+        created_at=now,
     )
     session.add(learner)
     session.flush()

@@ -80,6 +80,7 @@ def create_learner(
         language=body.language,
         level=body.level,
         interests=body.interests,
+        interests_text=body.interests_text,
         now=now,
     )
     accounts.attach_learner(session, user.id, learner.id)

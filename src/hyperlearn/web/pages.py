@@ -79,6 +79,7 @@ def onboard(
     language: Annotated[str, Form(max_length=8)],
     level: Annotated[str, Form(max_length=4)],
     interests: Annotated[list[str] | None, Form()] = None,
+    interests_text: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Create the signed-in user's learner profile (one per account)."""
     user = auth.current_user(request)
@@ -86,7 +87,13 @@ def onboard(
     if user.learner_id is not None:
         return RedirectResponse("/practice", status_code=303)
     learner = service.onboard(
-        session, name=name, language=language, level=level, interests=interests or [], now=now
+        session,
+        name=name,
+        language=language,
+        level=level,
+        interests=interests or [],
+        interests_text=interests_text,
+        now=now,
     )
     accounts.attach_learner(session, user.id, learner.id)
     # Offer the placement test first (it can be skipped): it seeds mastery from answers.

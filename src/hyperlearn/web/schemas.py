@@ -20,6 +20,7 @@ class LearnerCreate(BaseModel):
     language: str = Field(examples=["en", "ru"])
     level: str = Field(examples=["A1", "B2"])
     interests: list[str] = Field(default_factory=list, max_length=50, examples=[["football"]])
+    interests_text: str = Field(default="", max_length=500, examples=["football and 80s music"])
 
 
 class Learner(BaseModel):
