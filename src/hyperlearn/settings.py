@@ -58,11 +58,14 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = None
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_retries: int = Field(default=2, ge=0, le=10)
-    llm_context: int = Field(default=2048, ge=256)
+    llm_context: int = Field(default=4096, ge=256)
     # The language of model explanations of wrong answers (Russian items too, by default).
     llm_explain_language: Literal["en", "ru"] = "en"
     # Themed exercises proposed by the model (then verified; templates are the fallback).
     llm_themed: bool = False
+    # Reading comprehension questions also written by the model (each answer checked against
+    # the text by the grounding checker; the deterministic questions are always there).
+    llm_reading_questions: bool = False
     # The `tallrec` policy's model: a directory written by `hyperlearn llm tune` (the [train]
     # extra). None: the policy ranks as `hybrid` does.
     tallrec_model_dir: Path | None = None

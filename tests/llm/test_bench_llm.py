@@ -103,6 +103,8 @@ def test_simulate_adds_the_policies_section(tmp_path: Path) -> None:
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert set(printed) == SHAPE | {"policies"}
     assert "hybrid" in printed["policies"]["policies"]
+    # --items sizes the samples, not the simulated bank.
+    assert printed["policies"]["n_items"] > 100
 
 
 @pytest.mark.parametrize(

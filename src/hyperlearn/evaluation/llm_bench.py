@@ -146,7 +146,9 @@ def run(
         },
     }
     if policies is not None:
-        result["policies"] = policies.simulate_llm_policies(backend, items=items, seed=seed)
+        # The whole shipped bank: `items` sizes the themed and explanation samples only (a bank
+        # cut to a few items would make every policy look alike).
+        result["policies"] = policies.simulate_llm_policies(backend, items=None, seed=seed)
     details = {
         "explanations_rejected_by_reason": dict(sorted(state.explanation_rejected.items())),
         "samples": state.samples,

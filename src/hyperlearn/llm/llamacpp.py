@@ -23,7 +23,12 @@ from hyperlearn.llm.backend import (
     LLMInvalidOutput,
     LLMUnavailable,
 )
-from hyperlearn.llm.structured import check_schema, parse_answer, plain, schema_instruction
+from hyperlearn.llm.structured import (
+    chat_completion,
+    check_schema,
+    plain,
+    schema_instruction,
+)
 
 INSTALL_HINT = "install the [llm] extra: `make llm-extras` (or pip install 'hyperlearn[llm]')"
 
@@ -129,16 +134,8 @@ class LlamaCppBackend:
             text = answer["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise LLMInvalidOutput("llama.cpp gave no message content") from None
-        data = parse_answer(text, request.schema) if request.schema is not None else None
-        usage = answer.get("usage") or {}
-        return Completion(
-            text=text,
-            data=data,
-            backend=self.name,
-            model=self._model,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            latency_ms=latency_ms,
+        return chat_completion(
+            text, answer, request, backend=self.name, model=self._model, latency_ms=latency_ms
         )
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

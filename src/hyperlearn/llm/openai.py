@@ -30,7 +30,12 @@ from hyperlearn.llm.backend import (
     LLMTimeout,
     LLMUnavailable,
 )
-from hyperlearn.llm.structured import check_schema, parse_answer, plain, schema_instruction
+from hyperlearn.llm.structured import (
+    chat_completion,
+    check_schema,
+    plain,
+    schema_instruction,
+)
 
 JsonMode = Literal["auto", "json_schema", "json_object", "prompt"]
 RANK: dict[JsonMode, int] = {"auto": 0, "json_schema": 1, "json_object": 2, "prompt": 3}
@@ -121,15 +126,12 @@ class OpenAIBackend:
                 if RANK[settled] > RANK[self._mode]:
                     self._mode = settled
         text = _message_text(body)
-        data = parse_answer(text, request.schema) if request.schema is not None else None
-        usage = body.get("usage") or {}
-        return Completion(
-            text=text,
-            data=data,
+        return chat_completion(
+            text,
+            body,
+            request,
             backend=self.name,
             model=self._model or str(body.get("model") or ""),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=latency_ms,
         )
 

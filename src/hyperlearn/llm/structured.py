@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hyperlearn.llm.backend import JSONSchema, LLMInvalidOutput
+from hyperlearn.llm.backend import Completion, CompletionRequest, JSONSchema, LLMInvalidOutput
 
 SUPPORTED = frozenset(
     {
@@ -156,3 +156,27 @@ def plain(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [plain(v) for v in value]
     return value
+
+
+def chat_completion(
+    text: str,
+    body: Mapping[str, Any],
+    request: CompletionRequest,
+    *,
+    backend: str,
+    model: str,
+    latency_ms: float,
+) -> Completion:
+    """A `Completion` from an OpenAI-shaped chat answer (the servers' and llama-cpp-python's):
+    the text parsed against the request's schema, token counts from `usage` (0 if absent)."""
+    data = parse_answer(text, request.schema) if request.schema is not None else None
+    usage = body.get("usage") or {}
+    return Completion(
+        text=text,
+        data=data,
+        backend=backend,
+        model=model,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        latency_ms=latency_ms,
+    )
