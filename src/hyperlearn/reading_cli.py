@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from hyperlearn.evaluation.cli import LLMBackendOption
 from hyperlearn.settings import Settings
 
 texts_app = typer.Typer(no_args_is_help=True, help="Reading texts and their questions.")
@@ -94,22 +95,55 @@ def bench_reading(
     out: Annotated[Path, typer.Option(help="Folder for results.json.")] = Path(
         "bench-results/reading"
     ),
+    backend: Annotated[
+        LLMBackendOption,
+        typer.Option(
+            help="A model that also writes questions (reported under 'llm'); openai uses "
+            "HYPERLEARN_LLM_*; none: no model."
+        ),
+    ] = LLMBackendOption.none,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="GGUF file for --backend llamacpp."),
+    ] = None,
+    llm_paragraphs: Annotated[
+        int, typer.Option(min=1, help="XQuAD paragraphs per language the model writes for.")
+    ] = 10,
 ) -> None:
     """Reading questions: grounding and gold overlap on XQuAD (en, ru), BLEU-4/ROUGE-L on
-    SQuAD-QG (Du et al. 2017 test), level ordering on OneStopEnglish."""
+    SQuAD-QG (Du et al. 2017 test), level ordering on OneStopEnglish; with --backend, the
+    model's questions on XQuAD paragraphs, checked the same way."""
     from hyperlearn.evaluation.reading_bench import Paths, run
+    from hyperlearn.llm.backend import LLMBackend, LLMError
 
     paths = Paths.under(data)
     for folder in (paths.xquad, paths.squad_qg, paths.onestop):
         if not folder.is_dir():
             errors.print(f"[red]{folder} is missing[/red]")
             raise typer.Exit(1)
+    llm: LLMBackend | None = None
+    if backend is not LLMBackendOption.none:
+        from hyperlearn.llm.factory import backend_from_settings
+
+        update: dict[str, object] = {"llm_backend": backend.value}
+        if model_path is not None:
+            update["llm_model_path"] = model_path
+        try:
+            llm = backend_from_settings(Settings().model_copy(update=update))
+            load = getattr(llm, "load", None)
+            if callable(load):
+                load()  # a local model: fail here, not once per call
+        except (ValueError, LLMError) as error:
+            errors.print(str(error), style="red", markup=False, highlight=False)
+            raise typer.Exit(2) from error
     results = run(
         paths,
         xquad_limit=limit,
         squad_limit=limit,
         onestop_limit=limit,
         report=lambda step: errors.print(f"… {step}", highlight=False),
+        llm=llm,
+        llm_paragraphs=llm_paragraphs,
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -133,4 +167,17 @@ def bench_reading(
         f"OneStopEnglish: level ordering accuracy {results['onestop']['level_accuracy']:.1%}",
         highlight=False,
     )
+    for language, row in results.get("llm", {}).items():
+        if not isinstance(row, dict):
+            continue  # the backend's and model's names
+        console.print(
+            f"Model questions {language} ({results['llm']['model'] or results['llm']['backend']}"
+            f"): {row['accepted']}/{row['proposed']} accepted on {row['paragraphs']} "
+            f"paragraphs, grounded {row['grounded_rate']}, gold overlap "
+            f"{row['gold_overlap']:.1%}, rejected {row['rejected_by_reason']}, failed calls "
+            f"{row['failed_calls_by_reason']}, latency p50 {row['latency_ms']['p50']} ms, "
+            f"p95 {row['latency_ms']['p95']} ms",
+            markup=False,
+            highlight=False,
+        )
     console.print(f"Wrote {out / 'results.json'}")

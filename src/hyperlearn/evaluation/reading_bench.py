@@ -21,6 +21,12 @@
   elementary/advanced) that the text difficulty score orders correctly (chance: 0.5);
   `all_three_ordered` is the share of articles whose three versions are all in order (chance:
   1/6).
+- With a language model (`--backend openai|llamacpp`), under "llm": for the first N XQuAD
+  paragraphs of each language, the questions the model proposed (hyperlearn.llm.reading, up
+  to three per paragraph), how many the checks accepted, `grounded_rate` of the accepted ones
+  (1.0 by construction: the stored answer is the text's own span), rejections by reason, calls
+  that gave nothing by reason, `gold_overlap` of the accepted answers (as above) and the
+  latency of a call (p50, p95). With no model there is no "llm" key.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyperlearn.content.bank import load_bank
 from hyperlearn.content.reading import grounding
@@ -45,6 +51,9 @@ from hyperlearn.content.reading.texts import (
     read_text_file,
 )
 from hyperlearn.core import Language, SkillGraph, Topic
+
+if TYPE_CHECKING:
+    from hyperlearn.llm.backend import LLMBackend
 
 DU2017_SENTENCE_LEVEL = {"bleu4": 12.28, "rougeL": 39.75}
 LEVEL_ORDER = ("elementary", "intermediate", "advanced")
@@ -114,6 +123,64 @@ def xquad(
         "per_kind": dict(sorted(per_kind.items())),
         "rejected_by_checker": dict(rejected.most_common()),
         "gold_answers": gold,
+    }
+
+
+def llm_questions(
+    path: Path,
+    language: Language,
+    checker: _Checker,
+    backend: LLMBackend,
+    paragraphs: int,
+) -> dict[str, Any]:
+    """The model's questions on the first `paragraphs` XQuAD paragraphs, through the same
+    checks as when a text is added (deterministic questions count as taken: a model question
+    that repeats one is a duplicate)."""
+    import numpy as np
+
+    from hyperlearn.llm.reading import LLMQuestionWriter
+
+    data = json.loads((path / f"xquad.{language}.json").read_text(encoding="utf-8-sig"))
+    chosen = [p for article in data["data"] for p in article["paragraphs"]][:paragraphs]
+    writer = LLMQuestionWriter(backend)
+    accepted = grounded = gold = covered = 0
+    examples: list[dict[str, str]] = []
+    for paragraph in chosen:
+        text = build_text(paragraph["context"].lstrip("\ufeff"), language)
+        kept = checker.kept(text, Counter())
+        written = writer.write_text(text, kept, checker.graphs[text.language], checker.topics)
+        accepted += len(written.questions)
+        grounded += sum(
+            text.body[q.start : q.end] == q.answer and grounding.grounded(q, text)
+            for q in written.questions
+        )
+        examples += [{"question": q.prompt, "answer": q.answer} for q in written.questions]
+        spans = [(q.start, q.end) for q in written.questions]
+        for qa in paragraph["qas"]:
+            for answer in qa["answers"][:1]:
+                gold += 1
+                where = _locate(text.body, answer["text"], answer["answer_start"])
+                if where is not None and any(a < where[1] and where[0] < b for a, b in spans):
+                    covered += 1
+    stats = writer.stats
+    latencies = stats.latencies_ms
+    return {
+        "paragraphs": len(chosen),
+        "calls": stats.calls,
+        "proposed": stats.proposed,
+        "accepted": accepted,
+        "acceptance_rate": round(accepted / stats.proposed, 4) if stats.proposed else 0.0,
+        # None when nothing was accepted: there is no rate to report.
+        "grounded_rate": round(grounded / accepted, 4) if accepted else None,
+        "rejected_by_reason": dict(stats.rejected.most_common()),
+        "failed_calls_by_reason": dict(stats.failures.most_common()),
+        "gold_overlap": round(covered / gold, 4) if gold else 0.0,
+        "gold_answers": gold,
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 1) if latencies else 0.0,
+            "p95": round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0,
+        },
+        "accepted_examples": examples[:5],
     }
 
 
@@ -225,7 +292,11 @@ def run(
     squad_limit: int | None = None,
     onestop_limit: int | None = None,
     report: Callable[[str], None] = lambda _: None,
+    llm: LLMBackend | None = None,
+    llm_paragraphs: int = 10,
 ) -> dict[str, Any]:
+    """The results; with `llm`, also the model's questions on `llm_paragraphs` XQuAD
+    paragraphs per language under "llm"."""
     checker = _Checker()
     started = time.perf_counter()
     results: dict[str, Any] = {"xquad": {}}
@@ -236,5 +307,13 @@ def run(
     results["squad_qg"] = squad_qg(paths.squad_qg, checker, squad_limit)
     report("onestopenglish")
     results["onestop"] = onestop(paths.onestop, onestop_limit)
+    if llm is not None:
+        found: dict[str, Any] = {"backend": llm.name, "model": llm.model}
+        for language in (Language.EN, Language.RU):
+            report(f"llm questions {language}: {llm_paragraphs} paragraphs")
+            found[str(language)] = llm_questions(
+                paths.xquad, language, checker, llm, llm_paragraphs
+            )
+        results["llm"] = found
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results

@@ -21,11 +21,13 @@ assign texts to their classes; the class's learners see them first on their read
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
@@ -55,10 +57,13 @@ from hyperlearn.core import (
     require_utc,
 )
 from hyperlearn.core.memory import MemoryModel
+from hyperlearn.llm.backend import LLMBackend
+from hyperlearn.llm.reading import LLMQuestionWriter, is_model_written
 from hyperlearn.service import classes, practice
 from hyperlearn.service import memory as memory_service
 from hyperlearn.service.accounts import UserView
 from hyperlearn.service.errors import N_, InvalidInput, NotFound
+from hyperlearn.settings import Settings
 from hyperlearn.store import memory_repo, repository
 from hyperlearn.store.models import (
     AttemptRow,
@@ -88,9 +93,15 @@ class TextReport:
     rejected: dict[str, int] = field(default_factory=dict)
     added: bool = False  # False when the same text was stored before
     problem: str = ""  # why the text was refused, or why it has no questions
+    # With llm_reading_questions: the model's questions kept (also counted in `questions`),
+    # its proposals rejected by reason, and why a call gave nothing (an LLMError reason).
+    model_asked: bool = False
+    model_questions: int = 0
+    model_rejected: dict[str, int] = field(default_factory=dict)
+    model_failure: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "title": self.title,
             "text_id": self.text_id,
             "level": self.level,
@@ -102,6 +113,11 @@ class TextReport:
             "added": self.added,
             "problem": self.problem,
         }
+        if self.model_asked:
+            found["model_questions"] = self.model_questions
+            found["model_rejected"] = self.model_rejected
+            found["model_failure"] = self.model_failure
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +140,8 @@ class QuestionView:
     prompt: str
     options: list[str]
     hint: str
+    # Written by a language model; its answer was checked against the text (the page says so).
+    model_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +185,15 @@ def add_text(
     created_by: str | None = None,
     owner_id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    settings: Settings | None = None,
+    llm: LLMBackend | None = None,
 ) -> TextReport:
     """Check, split and store a text with its grounded questions (raises InvalidInput for
     input that cannot be a text). Commits. `created_by`: the learner who pasted it (theirs
-    alone); `owner_id`: the teacher who pasted it (for the classes they assign it to)."""
+    alone); `owner_id`: the teacher who pasted it (for the classes they assign it to).
+    With `settings.llm_reading_questions` (default settings: from the environment) and a
+    backend, the model's questions that pass the grounding checker are stored too; `llm`
+    replaces the settings' backend. A model that fails leaves the deterministic questions."""
     require_utc(now)
     try:
         text = build_text(
@@ -193,6 +216,19 @@ def add_text(
         report.questions = _question_count(session, tid)
         return report
     questions, rejected = grounded_questions(session, text, limits)
+    writer = _question_writer(settings or _default_settings(), llm)
+    if writer is not None and text.usable_sentences:
+        written = writer.write_text(
+            text,
+            questions,
+            repository.load_graph(session, language),
+            {t.id: t for t in repository.load_topics(session)},
+        )
+        questions += written.questions
+        report.model_asked = True
+        report.model_questions = len(written.questions)
+        report.model_rejected = dict(written.rejected)
+        report.model_failure = written.failure or ""
     report.rejected = dict(rejected)
     report.per_kind = dict(Counter(str(q.kind) for q in questions))
     report.questions = len(questions)
@@ -240,6 +276,27 @@ def add_text(
     session.commit()
     report.added = True
     return report
+
+
+@cache
+def _default_settings() -> Settings:
+    return Settings()
+
+
+def _question_writer(settings: Settings, llm: LLMBackend | None) -> LLMQuestionWriter | None:
+    """The model's question writer when the settings ask for one, else None (no model is
+    built or called)."""
+    if not settings.llm_reading_questions or settings.llm_backend == "none":
+        return None
+    if llm is None:
+        from hyperlearn.llm.factory import shared_backend
+
+        try:
+            llm = shared_backend(settings)
+        except ValueError as error:  # misconfigured: the deterministic questions stay
+            logging.getLogger(__name__).error("reading questions without a model: %s", error)
+            return None
+    return LLMQuestionWriter(llm)
 
 
 def grounded_questions(
@@ -371,7 +428,11 @@ def get_text(
         options = list(item.options)
         if item.type is ItemType.CHOICE and rng is not None:
             rng.shuffle(options)
-        views.append(QuestionView(q.item_id, q.kind, item.type, q.prompt, options, item.hint))
+        views.append(
+            QuestionView(
+                q.item_id, q.kind, item.type, q.prompt, options, item.hint, is_model_written(item)
+            )
+        )
     paragraphs = row.body.split("\n\n")
     segments: list[list[tuple[str, glosses.Mark | None]]] = []
     gloss = None

@@ -223,6 +223,7 @@ def text_json(request: Request, session: SessionDep, rng: RngDep, text_id: str) 
                 "prompt": q.prompt,
                 "options": q.options,
                 "hint": q.hint,
+                "model_written": q.model_written,
             }
             for q in view.questions
         ],

@@ -781,6 +781,25 @@ def _distractors(
     return out
 
 
+def wh_distractors(
+    text: ReadingText, sentence: Sentence, answer: str, extra: Sequence[str] = ()
+) -> list[str]:
+    """Up to three distractors for a wh-answer found by another writer (the LLM layer): chosen
+    as for the generator's own by the answer's role (a year, a number, else a name of the
+    text), then topped up from `extra` (other spans of the text). None stands in `sentence`."""
+    role = "when" if _YEAR.search(answer) else "how_many" if _NUMBER.match(answer) else "subject"
+    out = _distractors(answer, role, sentence, _answer_spans(text), text.language)
+    key, in_sentence = answer.casefold(), sentence.text.casefold()
+    for candidate in extra:
+        if len(out) == 3:
+            break
+        low = candidate.casefold()
+        clash = not low or low in in_sentence or low in key or key in low
+        if not clash and all(low != o.casefold() for o in out):
+            out.append(candidate)
+    return out
+
+
 # ---------------------------------------------------------------- true / false
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
-TASKS = ("explain", "themed")
+TASKS = ("explain", "themed", "reading_questions")
 LANGUAGES = ("en", "ru")
 
 
@@ -66,7 +66,7 @@ _ENV.filters["quoted"] = _quoted
 
 @cache
 def load_prompt(task: str, language: str) -> PromptTemplate:
-    """The prompt of `task` (explain, themed) for `language` (en, ru)."""
+    """The prompt of `task` (explain, themed, reading_questions) for `language` (en, ru)."""
     if task not in TASKS or language not in LANGUAGES:
         raise PromptError(f"no prompt for task {task!r} and language {language!r}")
     name = f"{task}.{language}.yaml"
