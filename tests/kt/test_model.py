@@ -140,6 +140,10 @@ def test_state_and_parameters_round_trip_through_json(
         (lambda d: d["weights"].__setitem__(0, float("nan")), "corrupt model parameters"),
         (lambda d: d.pop("config"), "corrupt model parameters"),
         (lambda d: d.update(history_features=["x"]), "other history features"),
+        (lambda d: d.update(residual_features=["x"]), "other residual features"),
+        (lambda d: d.update(skill_attempts=d["skill_attempts"][:-1]), "priors do not fit"),
+        (lambda d: d["item_successes"].__setitem__(0, 1e9), "priors do not fit"),
+        (lambda d: d.pop("item_attempts"), "corrupt model parameters"),
     ],
 )
 def test_corrupt_parameters_are_refused(
@@ -155,3 +159,73 @@ def test_corrupt_parameters_are_refused(
 def test_fitting_an_empty_log_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         HyperLearnKT().fit(LogBuilder().build(), 1, 1)
+
+
+def test_a_training_rows_item_prior_leaves_its_own_learner_out() -> None:
+    """The item prior of a training row must not contain the row's own outcome: with the
+    learner left out, flipping the only answer on an item leaves that row's features as they
+    were (with the learner counted in, the flip would show in them)."""
+    builder_right, builder_wrong = LogBuilder(), LogBuilder()
+    for learner in range(30):
+        for step in range(6):
+            right = (learner + step) % 3 != 0
+            for builder in (builder_right, builder_wrong):
+                builder.add(learner, step % 4, [step % 2], right, float(step))
+    builder_right.add(30, 5, [0], True, 0.0)  # the only attempt on item 5
+    builder_wrong.add(30, 5, [0], False, 0.0)
+    model = HyperLearnKT(KTConfig(max_iter=20))
+    model.fit(builder_right.build(), n_items=6, n_skills=2)
+    features = []
+    for log in (builder_right.build(), builder_wrong.build()):
+        model._count_priors(log)
+        _, dense = model._design(log, leave_learner_out=True)
+        features.append(dense[-1])
+    np.testing.assert_array_equal(features[0], features[1])
+    model._count_priors(builder_wrong.build())
+    counted_in = model.expected(5, [0])
+    assert np.log(counted_in / (1 - counted_in)) < features[0][-5]  # the wrong answer shows
+
+
+def test_models_and_states_saved_before_the_residual_features_still_load(
+    fitted: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+) -> None:
+    model, _, test = fitted
+    old = json.loads(json.dumps(model.to_dict()))
+    old["version"] = 2
+    old["weights"] = old["weights"][: -len(model.residual_weights)]
+    keys = ("residual_features", "item_successes", "item_attempts")
+    for key in (*keys, "skill_successes", "skill_attempts"):
+        del old[key]
+    loaded = HyperLearnKT.from_dict(old)
+    assert not loaded.config.residual and loaded.residual_columns == 0
+    p = loaded.predict_online(test)
+    assert np.all((p > 0) & (p < 1))
+    state = LearnerState()
+    model.update(state, 0, [0], True, 0.0)
+    saved = state.to_dict()
+    del saved["residual_sum"], saved["residual_ema"]
+    assert LearnerState.from_dict(saved).total_successes == 1
+
+
+def test_residual_features_tell_hard_items_from_easy_ones() -> None:
+    """Two learners with the same sequence of right and wrong answers, the wrong one on the
+    same middling item: one solved hard items, the other easy ones. Only the
+    difficulty-adjusted features can tell them apart, and they rate the first higher on a new
+    item."""
+    rng = np.random.default_rng(5)
+    difficulty = np.linspace(-2.0, 2.0, 20)
+    builder = LogBuilder()
+    for learner in range(400):
+        ability = rng.normal()
+        for step, item in enumerate(rng.permutation(20).tolist()):
+            right = rng.random() < 1 / (1 + np.exp(difficulty[item] - ability))
+            builder.add(learner, item, [0], bool(right), float(step))
+    model = HyperLearnKT(KTConfig(max_iter=100))
+    model.fit(builder.build(), n_items=21, n_skills=1)
+    strong, weak = LearnerState(), LearnerState()
+    for step in range(5):
+        right = step != 2
+        model.update(strong, 15 + step if right else 10, [0], right, float(step))
+        model.update(weak, step if right else 10, [0], right, float(step))
+    one = (np.array([20]), np.array([0, 1]), np.array([0]))
+    assert model.predict(strong, *one, 5.0)[0] > model.predict(weak, *one, 5.0)[0] + 0.05
