@@ -85,7 +85,7 @@ def serve(
     import uvicorn
 
     from hyperlearn.store.engine import make_engine, schema_is_current
-    from hyperlearn.web.app import create_app
+    from hyperlearn.web.app import create_app, freeze_startup_heap
 
     settings = _settings(ctx)
     engine = make_engine(settings.effective_database_url)
@@ -96,7 +96,9 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"HyperLearn is running at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    web_app = create_app(settings)
+    web_app.router.on_startup.append(freeze_startup_heap)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")
 
 
 @app.command()

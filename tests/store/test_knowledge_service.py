@@ -128,6 +128,31 @@ def test_progress_shows_the_fitted_models_mastery(fresh_database_url: str, bank:
     engine.dispose()
 
 
+def test_mastery_of_a_class_at_once_equals_one_learner_at_a_time(
+    fresh_database_url: str, bank: Bank
+) -> None:
+    """The heat map's batched lookup gives what each learner's progress page shows, also for
+    a learner whose stored state is missing (rebuilt from the log)."""
+    learners = practise(fresh_database_url, bank, learners=3, answers=20, seed=4)
+    engine = make_engine(fresh_database_url)
+    with session_factory(engine)() as session:
+        now = T0 + timedelta(days=1)
+        assert knowledge.mastery_of_learners(session, learners, "en", now) is None
+        assert knowledge.refit(session, now, min_attempts=50).fitted
+        stale = session.get(LearnerKTStateRow, learners[2])
+        assert stale is not None
+        session.delete(stale)
+        session.flush()
+        together = knowledge.mastery_of_learners(session, learners, "en", now)
+        assert together is not None and list(together) == learners
+        for learner in learners:
+            alone = knowledge.mastery(session, learner, now)
+            assert alone is not None
+            assert together[learner] == pytest.approx(alone, abs=1e-12)
+        assert together[learners[0]] != pytest.approx(together[learners[1]])
+    engine.dispose()
+
+
 def test_export_reads_back_with_the_benchmark_loader(
     fresh_database_url: str, bank: Bank, tmp_path: Path
 ) -> None:

@@ -593,3 +593,15 @@ def test_a_deleted_learner_leaves_the_class(client: AppClient) -> None:
         user = accounts.find_user(session, tutor.username)
         assert classes_service.get_class(session, user, class_id).learners == 0
     assert "Nobody has joined yet" in tutor.get(f"/teacher/classes/{class_id}").text
+
+
+def test_heat_map_cells_are_rendered_from_numbers_only() -> None:
+    from hyperlearn.service.classes import HeatCell
+    from hyperlearn.web.pages import heat_cells
+
+    html = heat_cells([HeatCell(0.79, 5, 3), HeatCell(0.0, 0, 0), HeatCell(1.0, 2, 2)])
+    assert html == (
+        '<td class="heat-3">79%<span class="count">3/5</span></td>'
+        '<td class="heat-0">0%<span class="count">0/0</span></td>'
+        '<td class="heat-4">100%<span class="count">2/2</span></td>'
+    )

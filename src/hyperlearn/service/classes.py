@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hyperlearn.content.bank import check_item
-from hyperlearn.core import CEFRLevel, Item, ItemType, Language, require_utc
+from hyperlearn.core import CEFRLevel, Item, ItemType, Language, SkillState, require_utc
 from hyperlearn.service import accounts, knowledge
 from hyperlearn.service.accounts import Role, UserView
 from hyperlearn.service.errors import N_, InvalidInput, NotFound, ServiceError
@@ -368,9 +368,13 @@ def heat_map(session: Session, user: UserView, class_id: str, now: datetime) -> 
         HeatSkill(s, graph[s].name, graph[s].level, s in focus) for s in graph.topological_order()
     ]
     learners = _members(session, class_id)
-    columns = [_mastery_cells(session, m.learner_id, now) for m in learners]
-    empty = HeatCell(0.0, 0, 0)
-    cells = [[column.get(skill.id, empty) for column in columns] for skill in skills]
+    ids = [m.learner_id for m in learners]
+    counts = repository.skill_counts_of_learners(session, ids)
+    modelled = knowledge.mastery_of_learners(session, ids, row.language, now)
+    cells = [
+        [_heat_cell(skill.id, counts[i], modelled[i] if modelled else None) for i in ids]
+        for skill in skills
+    ]
     means = [
         HeatCell(
             sum(c.mastery for c in row_cells) / len(row_cells) if row_cells else 0.0,
@@ -632,9 +636,31 @@ def _mastery_cells(session: Session, learner_id: str, now: datetime) -> dict[str
     """Mastery as the learner's progress page shows it: the knowledge-tracing model once one
     is fitted, the per-skill learner model before."""
     states = repository.skill_states(session, learner_id)
-    mastery = knowledge.mastery(session, learner_id, now) or {
-        skill_id: state.mastery for skill_id, state in states.items()
-    }
+    return _cells(states, knowledge.mastery(session, learner_id, now))
+
+
+_EMPTY_CELL = HeatCell(0.0, 0, 0)
+
+
+def _heat_cell(
+    skill_id: str,
+    counts: Mapping[str, tuple[float, int, int]],
+    modelled: Mapping[str, float] | None,
+) -> HeatCell:
+    """As _cells, for one skill of one learner from skill_counts_of_learners."""
+    seen = counts.get(skill_id)
+    if modelled is None:
+        return _EMPTY_CELL if seen is None else HeatCell(*seen)
+    value = modelled.get(skill_id)
+    if value is None:
+        return _EMPTY_CELL
+    return HeatCell(value, seen[1], seen[2]) if seen else HeatCell(value, 0, 0)
+
+
+def _cells(
+    states: Mapping[str, SkillState], modelled: Mapping[str, float] | None
+) -> dict[str, HeatCell]:
+    mastery = modelled or {skill_id: state.mastery for skill_id, state in states.items()}
     cells = {}
     for skill_id, value in mastery.items():
         state = states.get(skill_id)

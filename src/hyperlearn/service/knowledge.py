@@ -249,25 +249,42 @@ def learner_state(
 def mastery(session: Session, learner_id: str, now: datetime) -> dict[str, float] | None:
     """P(correct) on a typical item of each skill of the learner's language, or None when no
     model has been fitted yet."""
+    learner = session.get(LearnerRow, learner_id)
+    assert learner is not None
+    found = mastery_of_learners(session, [learner_id], learner.language, now)
+    return None if found is None else found[learner_id]
+
+
+def mastery_of_learners(
+    session: Session, learner_ids: Sequence[str], language: str, now: datetime
+) -> dict[str, dict[str, float]] | None:
+    """`mastery` of many learners of one language (a class heat map): the model, the skills
+    and the stored states are looked up once; None when no model has been fitted yet."""
     active = active_model(session)
     if active is None:
         return None
-    learner = session.get(LearnerRow, learner_id)
-    assert learner is not None
-    skill_ids = list(
-        session.scalars(select(SkillRow.id).where(SkillRow.language == learner.language))
-    )
-    state = learner_state(session, learner_id, active)
+    skill_ids = list(session.scalars(select(SkillRow.id).where(SkillRow.language == language)))
     indices = np.asarray(active.skill_indices(skill_ids, _all_skill_ids(session)), dtype=np.int64)
     n = len(indices)
-    probabilities = active.model.predict(
-        state,
-        np.full(n, -1, dtype=np.int64),
-        np.arange(n + 1, dtype=np.int64),
-        indices,
-        now.timestamp(),
-    )
-    return dict(zip(skill_ids, probabilities.tolist(), strict=True))
+    items = np.full(n, -1, dtype=np.int64)
+    ptr = np.arange(n + 1, dtype=np.int64)
+    stored = {
+        row.learner_id: row
+        for row in session.scalars(
+            select(LearnerKTStateRow).where(LearnerKTStateRow.learner_id.in_(list(learner_ids)))
+        )
+    }
+    found = {}
+    for learner_id in learner_ids:
+        row = stored.get(learner_id)
+        state = (
+            LearnerState.from_dict(row.state)
+            if row is not None and row.model_id == active.id
+            else learner_state(session, learner_id, active)  # rebuilt from the log
+        )
+        probabilities = active.model.predict(state, items, ptr, indices, now.timestamp())
+        found[learner_id] = dict(zip(skill_ids, probabilities.tolist(), strict=True))
+    return found
 
 
 def _save_state(
@@ -306,6 +323,7 @@ __all__ = [
     "export_attempts_csv",
     "learner_state",
     "mastery",
+    "mastery_of_learners",
     "record_attempt",
     "refit",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,15 @@ log = logging.getLogger("hyperlearn")
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def freeze_startup_heap() -> None:
+    """Take what is alive after start-up (modules, routes, caches) out of the garbage
+    collector's scans. A full collection over that heap (about 190,000 objects) took ~100 ms,
+    and a heavy page (a class heat map) set one off every other request. For a long-running
+    server only: apps created and dropped in one process (tests) would keep their cycles."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(

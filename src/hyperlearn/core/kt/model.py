@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,7 @@ class KTConfig:
     skill_residual_ema_decay: float = 0.6
 
 
-@dataclass
+@dataclass(slots=True)
 class SkillMemory:
     """What the model remembers of one learner on one skill."""
 
@@ -132,6 +133,9 @@ class SkillMemory:
     time: float | None = None
     residual_sum: float = 0.0  # sum of y - sigmoid(item prior) on this skill
     residual_ema: float = 0.0
+
+
+SKILL_MEMORY_FIELDS = tuple(f.name for f in fields(SkillMemory))
 
 
 @dataclass
@@ -152,8 +156,14 @@ class LearnerState:
     residual_ema: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["skills"] = {str(k): v for k, v in data["skills"].items()}
+        data: dict[str, Any] = {name: getattr(self, name) for name in _LEARNER_SCALARS}
+        # A skill's memory as a list in SKILL_MEMORY_FIELDS order: half the JSON of a dict,
+        # and a class heat map decodes a hundred states per page.
+        data["skill_fields"] = list(SKILL_MEMORY_FIELDS)
+        data["skills"] = {
+            str(k): [getattr(v, name) for name in SKILL_MEMORY_FIELDS]
+            for k, v in self.skills.items()
+        }
         data["item_attempts"] = {str(k): v for k, v in self.item_attempts.items()}
         data["item_last"] = {str(k): v for k, v in self.item_last.items()}
         data["run_skills"] = list(self.run_skills)
@@ -162,7 +172,11 @@ class LearnerState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LearnerState:
         return cls(
-            skills={int(k): SkillMemory(**v) for k, v in data["skills"].items()},
+            # Lists in SKILL_MEMORY_FIELDS order; dicts in states saved before that.
+            skills={
+                int(k): SkillMemory(*v) if isinstance(v, list) else SkillMemory(**v)
+                for k, v in data["skills"].items()
+            },
             item_attempts={int(k): int(v) for k, v in data["item_attempts"].items()},
             item_last={int(k): float(v) for k, v in data["item_last"].items()},
             total_successes=int(data["total_successes"]),
@@ -176,6 +190,13 @@ class LearnerState:
             residual_sum=float(data.get("residual_sum", 0.0)),
             residual_ema=float(data.get("residual_ema", 0.0)),
         )
+
+
+_LEARNER_SCALARS = tuple(
+    f.name
+    for f in fields(LearnerState)
+    if f.name not in ("skills", "item_attempts", "item_last", "run_skills")
+)
 
 
 class HyperLearnKT:
@@ -881,36 +902,41 @@ def _bucket(count: int, bounds: tuple[int, ...]) -> int:
     return len(bounds)
 
 
+_TABLE_COLUMNS = (
+    "successes",
+    "failures",
+    "ema",
+    "fast_ema",
+    "last",
+    "right_streak",
+    "wrong_streak",
+    "decayed_successes",
+    "decayed_failures",
+    "residual_sum",
+    "residual_ema",
+)
+_table_row = attrgetter(*_TABLE_COLUMNS)
+
+
 def _skill_table(state: LearnerState, n_skills: int) -> dict[str, FloatArray]:
-    """The state's per-skill memories as arrays indexed by skill, for vectorised prediction."""
-    columns = (
-        "successes",
-        "failures",
-        "ema",
-        "fast_ema",
-        "last",
-        "right_streak",
-        "wrong_streak",
-        "decayed_successes",
-        "decayed_failures",
+    """The state's per-skill memories as arrays indexed by skill, for vectorised prediction
+    (gathered row by row, then scattered at once: a class heat map builds a hundred)."""
+    kept = [(skill, memory) for skill, memory in state.skills.items() if skill < n_skills]
+    values = np.zeros((n_skills, len(_TABLE_COLUMNS)))
+    known = np.zeros(n_skills)
+    times = np.full(n_skills, np.nan)
+    if kept:
+        rows = np.fromiter((skill for skill, _ in kept), dtype=np.int64, count=len(kept))
+        values[rows] = [_table_row(memory) for _, memory in kept]
+        known[rows] = 1.0
+        times[rows] = [np.nan if m.time is None else m.time for _, m in kept]
+    table = {column: values[:, n] for n, column in enumerate(_TABLE_COLUMNS)}
+    table["known"] = known
+    table["time"] = times
+    table["residual_mean"] = table["residual_sum"] / (
+        table["successes"] + table["failures"] + RESIDUAL_SHRINK
     )
-    table = {c: np.zeros(n_skills) for c in columns}
-    table["known"] = np.zeros(n_skills)
-    table["time"] = np.full(n_skills, np.nan)
     table["in_run"] = np.zeros(n_skills)
-    table["residual_mean"] = np.zeros(n_skills)
-    table["residual_ema"] = np.zeros(n_skills)
-    for skill, memory in state.skills.items():
-        if skill < n_skills:
-            for column in columns:
-                table[column][skill] = getattr(memory, column)
-            table["residual_mean"][skill] = memory.residual_sum / (
-                memory.successes + memory.failures + RESIDUAL_SHRINK
-            )
-            table["residual_ema"][skill] = memory.residual_ema
-            table["known"][skill] = 1.0
-            if memory.time is not None:
-                table["time"][skill] = memory.time
     for skill in state.run_skills:
         if skill < n_skills:
             table["in_run"][skill] = 1.0
