@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from hyperlearn.evaluation.cli import LLMBackendOption
+from hyperlearn.evaluation.cli import LLMBackendOption, load_bench_backend
 from hyperlearn.settings import Settings
 
 texts_app = typer.Typer(no_args_is_help=True, help="Reading texts and their questions.")
@@ -123,16 +123,8 @@ def bench_reading(
             raise typer.Exit(1)
     llm: LLMBackend | None = None
     if backend is not LLMBackendOption.none:
-        from hyperlearn.llm.factory import backend_from_settings
-
-        update: dict[str, object] = {"llm_backend": backend.value}
-        if model_path is not None:
-            update["llm_model_path"] = model_path
         try:
-            llm = backend_from_settings(Settings().model_copy(update=update))
-            load = getattr(llm, "load", None)
-            if callable(load):
-                load()  # a local model: fail here, not once per call
+            llm = load_bench_backend(backend, model_path)
         except (ValueError, LLMError) as error:
             errors.print(str(error), style="red", markup=False, highlight=False)
             raise typer.Exit(2) from error

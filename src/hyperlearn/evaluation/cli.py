@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from typer.models import OptionInfo
+
+if TYPE_CHECKING:
+    from hyperlearn.llm.backend import LLMBackend
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on public and exported logs.")
 
@@ -331,6 +334,22 @@ class LLMBackendOption(StrEnum):
     llamacpp = "llamacpp"
 
 
+def load_bench_backend(backend: LLMBackendOption, model_path: Path | None) -> LLMBackend:
+    """The backend a benchmark asked for (openai from HYPERLEARN_LLM_*), a local model loaded
+    now so that a bad file fails once, here; raises ValueError or LLMError."""
+    from hyperlearn.llm.factory import backend_from_settings
+    from hyperlearn.settings import Settings
+
+    update: dict[str, object] = {"llm_backend": backend.value}
+    if model_path is not None:
+        update["llm_model_path"] = model_path
+    llm = backend_from_settings(Settings().model_copy(update=update))
+    load = getattr(llm, "load", None)
+    if callable(load):
+        load()
+    return llm
+
+
 @bench_app.command("llm")
 def bench_llm(
     backend: Annotated[
@@ -364,21 +383,13 @@ def bench_llm(
     checks, latency p50/p95. With --backend none: the template and rule paths."""
     from hyperlearn.evaluation import llm_bench
     from hyperlearn.llm.backend import LLMError
-    from hyperlearn.llm.factory import backend_from_settings
-    from hyperlearn.settings import Settings
 
     errors = Console(stderr=True)
     if explain_language not in ("en", "ru"):
         errors.print("--explain-language must be en or ru", style="red")
         raise typer.Exit(2)
-    update: dict[str, object] = {"llm_backend": backend.value}
-    if model_path is not None:
-        update["llm_model_path"] = model_path
     try:
-        llm = backend_from_settings(Settings().model_copy(update=update))
-        load = getattr(llm, "load", None)
-        if callable(load):
-            load()  # a local model: fail here, not once per call
+        llm = load_bench_backend(backend, model_path)
         with errors.status(f"bench llm: {backend.value}, {items} items"):
             result, details = llm_bench.run(
                 llm,

@@ -106,12 +106,9 @@ def xquad(
             text.body[q.start : q.end] == q.answer and q.answer in text.body for q in kept
         )
         spans = [(q.start, q.end) for q in kept if q.kind is Kind.WH]
-        for qa in paragraph["qas"]:
-            for answer in qa["answers"][:1]:
-                gold += 1
-                where = _locate(text.body, answer["text"], answer["answer_start"])
-                if where is not None and any(a < where[1] and where[0] < b for a, b in spans):
-                    covered += 1
+        found, hit = _gold_covered(paragraph, text.body, spans)
+        gold += found
+        covered += hit
     seconds = time.perf_counter() - started
     return {
         "paragraphs": len(paragraphs),
@@ -155,13 +152,11 @@ def llm_questions(
             for q in written.questions
         )
         examples += [{"question": q.prompt, "answer": q.answer} for q in written.questions]
-        spans = [(q.start, q.end) for q in written.questions]
-        for qa in paragraph["qas"]:
-            for answer in qa["answers"][:1]:
-                gold += 1
-                where = _locate(text.body, answer["text"], answer["answer_start"])
-                if where is not None and any(a < where[1] and where[0] < b for a, b in spans):
-                    covered += 1
+        found, hit = _gold_covered(
+            paragraph, text.body, [(q.start, q.end) for q in written.questions]
+        )
+        gold += found
+        covered += hit
     stats = writer.stats
     latencies = stats.latencies_ms
     return {
@@ -182,6 +177,21 @@ def llm_questions(
         },
         "accepted_examples": examples[:5],
     }
+
+
+def _gold_covered(
+    paragraph: dict[str, Any], body: str, spans: list[tuple[int, int]]
+) -> tuple[int, int]:
+    """(gold answers of the paragraph (the first of each question), how many of them overlap
+    one of `spans`)."""
+    gold = covered = 0
+    for qa in paragraph["qas"]:
+        for answer in qa["answers"][:1]:
+            gold += 1
+            where = _locate(body, answer["text"], answer["answer_start"])
+            if where is not None and any(a < where[1] and where[0] < b for a, b in spans):
+                covered += 1
+    return gold, covered
 
 
 def _locate(body: str, answer: str, near: int) -> tuple[int, int] | None:
