@@ -10,7 +10,7 @@ from tests.browser.test_practice_loop import CHROMIUM_ARGS, chromium_path
 server = loop.server  # the live-server fixture, one per module
 
 
-def test_take_the_placement_test_then_see_the_dashboard(server: str, tmp_path: Path) -> None:
+def test_take_the_placement_test_then_see_the_dashboard(server: str, screenshots: Path) -> None:
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
 
@@ -33,7 +33,7 @@ def test_take_the_placement_test_then_see_the_dashboard(server: str, tmp_path: P
         with page.expect_navigation():
             page.click("button[type=submit]")
         assert page.url.endswith("/placement")
-        page.screenshot(path=str(tmp_path / "placement-offer.png"))
+        page.screenshot(path=str(screenshots / "placement-offer.png"))
         with page.expect_navigation():
             page.keyboard.press("Enter")  # Enter starts the test
         questions = 0
@@ -41,7 +41,7 @@ def test_take_the_placement_test_then_see_the_dashboard(server: str, tmp_path: P
             questions += 1
             assert questions <= 15
             if questions == 1:
-                page.screenshot(path=str(tmp_path / "placement-question.png"))
+                page.screenshot(path=str(screenshots / "placement-question.png"))
             with page.expect_navigation():
                 if page.locator(".options button").count():
                     page.keyboard.press("1")
@@ -49,7 +49,7 @@ def test_take_the_placement_test_then_see_the_dashboard(server: str, tmp_path: P
                     page.fill("input.answer", "no idea")
                     page.keyboard.press("Enter")
         assert "You are around" in page.locator("h1").inner_text()
-        page.screenshot(path=str(tmp_path / "placement-result.png"))
+        page.screenshot(path=str(screenshots / "placement-result.png"))
         with page.expect_navigation():
             page.keyboard.press("Enter")  # on to practice
         assert page.url.endswith("/practice")
@@ -62,6 +62,6 @@ def test_take_the_placement_test_then_see_the_dashboard(server: str, tmp_path: P
             assert box is not None and box["width"] > 200 and box["height"] > 100
         assert page.locator("svg.chart circle").count() > 0  # data points were drawn
         assert page.locator(".skill-node").count() > 20
-        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
         browser.close()
     assert problems == []

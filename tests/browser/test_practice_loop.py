@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_register_onboard_answer_with_the_keyboard_and_see_progress(
-    server: str, tmp_path: Path
+    server: str, screenshots: Path
 ) -> None:
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
@@ -119,6 +119,6 @@ def test_register_onboard_answer_with_the_keyboard_and_see_progress(
 
         page.goto(f"{server}/progress")
         assert "3 exercises answered" in page.locator("main").inner_text()
-        page.screenshot(path=str(tmp_path / "progress.png"))
+        page.screenshot(path=str(screenshots / "progress.png"))
         browser.close()
     assert problems == []

@@ -167,7 +167,7 @@ def withheld(live: Live, item_id: str) -> bool:
 
 
 def test_a_teacher_creates_a_class_and_sees_the_learner(
-    live: Live, chromium: Browser, tmp_path: Path
+    live: Live, chromium: Browser, screenshots: Path
 ) -> None:
     tutor = Person(chromium, live.url)
     sign_in(tutor, make_teacher(live))
@@ -175,7 +175,7 @@ def test_a_teacher_creates_a_class_and_sees_the_learner(
     class_id, code = create_class(tutor, "Year 9 English")
     home = tutor.goto("/teacher")
     assert code in home.locator("table.data").inner_text()
-    home.screenshot(path=str(tmp_path / "teacher-home.png"), full_page=True)
+    home.screenshot(path=str(screenshots / "teacher-home.png"), full_page=True)
 
     noor = Person(chromium, live.url)
     register(noor)
@@ -192,7 +192,7 @@ def test_a_teacher_creates_a_class_and_sees_the_learner(
     counts = heat.locator("tbody tr td:nth-of-type(2) .count").all_inner_texts()
     assert len(counts) == heat.locator("tbody tr").count() > 10
     assert sum(int(c.split("/")[1]) for c in counts) == 4
-    page.screenshot(path=str(tmp_path / "class-heat-map.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "class-heat-map.png"), full_page=True)
 
     with page.expect_navigation():
         heat.locator("thead a", has_text="Noor Browser").click()
@@ -200,13 +200,13 @@ def test_a_teacher_creates_a_class_and_sees_the_learner(
     assert page.locator("h1").inner_text() == "Noor Browser"
     assert "4 exercises answered" in page.locator("p.accuracy").inner_text()
     assert page.locator("section", has_text="Recent answers").locator("tbody tr").count() == 4
-    page.screenshot(path=str(tmp_path / "learner-detail.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "learner-detail.png"), full_page=True)
     noor.close()
     tutor.close()
 
 
 def test_a_reported_exercise_is_withheld_until_a_teacher_restores_it(
-    live: Live, chromium: Browser, tmp_path: Path
+    live: Live, chromium: Browser, screenshots: Path
 ) -> None:
     learner = Person(chromium, live.url)
     register(learner)
@@ -218,7 +218,7 @@ def test_a_reported_exercise_is_withheld_until_a_teacher_restores_it(
     reason = page.get_by_label("What is wrong?")
     assert reason.is_visible()
     reason.fill("two answers look right to me")
-    page.screenshot(path=str(tmp_path / "practice-report-form.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "practice-report-form.png"), full_page=True)
     learner.submit("text=Send report")
     assert "withheld until a teacher has checked it" in page.locator("main").inner_text()
     assert withheld(live, item_id)
@@ -235,7 +235,7 @@ def test_a_reported_exercise_is_withheld_until_a_teacher_restores_it(
     entry = queue.locator("article.reported")
     assert entry.count() == 1
     assert "two answers look right to me" in entry.inner_text()
-    queue.screenshot(path=str(tmp_path / "report-queue.png"), full_page=True)
+    queue.screenshot(path=str(screenshots / "report-queue.png"), full_page=True)
     tutor.submit(f"form[action='/teacher/reports/{item_id}/restore'] button")
     assert "Done: the exercise was restored." in queue.locator("main").inner_text()
     assert "No open reports" in queue.locator("main").inner_text()
