@@ -18,6 +18,16 @@ from hyperlearn.llm.backend import CompletionRequest, NoneBackend
 from hyperlearn.llm.themed import SUPPORTED_SKILLS
 from tests.llm.test_explain import Canned, Reply
 
+# The tuned tiny model of the TALLRec tests and the fixtures it is built from.
+from tests.llm.test_tallrec import (  # noqa: F401
+    Tuned,
+    exported,
+    one_torch_thread,
+    require_train_extra,
+    seeded,
+    tuned,
+)
+
 SHAPE = {"backend", "model", "themed", "explanations", "latency_ms"}
 
 
@@ -94,7 +104,10 @@ def test_the_command_prints_the_json_and_writes_the_files(tmp_path: Path) -> Non
     assert "samples" in json.loads((out / "details.json").read_text())
 
 
-def test_simulate_adds_the_policies_section(tmp_path: Path) -> None:
+def test_simulate_adds_the_policies_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HYPERLEARN_TALLREC_MODEL_DIR", raising=False)
     run = CliRunner().invoke(
         app,
         ["bench", "llm", "--items", "4", "--simulate", "--json", "--out", str(tmp_path)],
@@ -102,9 +115,29 @@ def test_simulate_adds_the_policies_section(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert set(printed) == SHAPE | {"policies"}
-    assert "hybrid" in printed["policies"]["policies"]
+    assert set(printed["policies"]["policies"]) == {"hybrid", "llm"}
     # --items sizes the samples, not the simulated bank.
     assert printed["policies"]["n_items"] > 100
+    assert printed["policies"]["tallrec"] == {"model_dir": None, "note": llm_bench.NO_TALLREC}
+
+
+@pytest.mark.train
+def test_simulate_adds_tallrec_on_the_model_of_the_option_or_the_setting(
+    tuned: Tuned,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    command = ["bench", "llm", "--items", "2", "--simulate", "--json", "--out", str(tmp_path)]
+    # The option wins over the setting; without it, the setting names the model.
+    runs = [(["--tallrec-model-dir", str(tuned.out)], tmp_path / "no-model"), ([], tuned.out)]
+    for option, setting in runs:
+        monkeypatch.setenv("HYPERLEARN_TALLREC_MODEL_DIR", str(setting))
+        run = CliRunner().invoke(app, [*command, *option])
+        assert run.exit_code == 0, run.output
+        simulated = json.loads(run.stdout.strip().splitlines()[-1])["policies"]
+        assert set(simulated["policies"]) == {"hybrid", "llm", "tallrec"}
+        # The model scored every step: no load or scoring failure made it rank as hybrid.
+        assert simulated["tallrec"] == {"model_dir": str(tuned.out), "failures": {}}
 
 
 @pytest.mark.parametrize(
@@ -112,10 +145,22 @@ def test_simulate_adds_the_policies_section(tmp_path: Path) -> None:
     [
         (["--backend", "llamacpp"], "HYPERLEARN_LLM_MODEL_PATH"),
         (["--explain-language", "de"], "en or ru"),
+        (["--tallrec-model-dir", "tuned"], "--tallrec-model-dir needs --simulate"),
     ],
 )
 def test_bad_options_are_refused_clearly(tmp_path: Path, args: list[str], message: str) -> None:
     run = CliRunner().invoke(app, ["bench", "llm", *args, "--out", str(tmp_path / "x")])
     assert run.exit_code == 2
     assert message in run.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.train
+def test_a_folder_that_is_not_a_tuned_model_is_refused(tmp_path: Path) -> None:
+    require_train_extra()
+    args = ["bench", "llm", "--simulate", "--tallrec-model-dir", str(tmp_path)]
+    run = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "x")])
+    assert run.exit_code == 2
+    assert "--tallrec-model-dir: cannot load the TALLRec model" in " ".join(run.output.split())
+    assert "not a tuned model" in " ".join(run.output.split())
     assert not (tmp_path / "x").exists()

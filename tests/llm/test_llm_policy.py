@@ -107,6 +107,16 @@ def test_a_valid_answer_puts_the_models_choices_first_in_its_order() -> None:
     assert all(r.factor != "llm" for r in ranked[3].reasons)
     assert policy.answered == 1 and not policy.fallbacks
     assert policy.usage.calls == 1 and policy.usage.prompt_tokens == 100
+    assert policy.same_first == 0
+
+
+def test_an_answer_that_keeps_hybrids_first_choice_is_counted() -> None:
+    echo = CannedBackend(lambda request: json.dumps({"ranking": shortlist_of(request)[:3]}))
+    policy = LLMPolicy(echo)
+    candidates = CandidateSet(small_bank(), GRAPH)
+    for seed in (1, 2):
+        policy.rank(state(), candidates, NOW, random.Random(seed), limit=10)
+    assert policy.counts()["answered"] == policy.counts()["same_first_as_hybrid"] == 2
 
 
 BAD_ANSWERS: list[tuple[str, Answer | None, LLMError | None]] = [

@@ -29,6 +29,7 @@ def test_the_llm_policy_bench_reports_outcomes_and_fallbacks() -> None:
     assert 0.0 < result["policies"]["llm"]["mastery_after_steps"] <= 1.0
     llm = result["llm"]
     assert llm["answered"] == 12 and llm["fallbacks"] == {"outside_shortlist": 6}
+    assert llm["same_first_as_hybrid"] == 0  # reverse_first never keeps hybrid's first
     assert llm["calls"] == 18 and llm["latency_ms"]["p50"] == 5.0
     with pytest.raises(ValueError, match="items"):
         simulate_llm_policies(CannedBackend(), items=0)

@@ -373,6 +373,14 @@ def bench_llm(
             "--simulate", help="Also simulate the llm and tallrec policies next to hybrid."
         ),
     ] = False,
+    tallrec_model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="A model `hyperlearn llm tune` wrote, for the tallrec policy of --simulate "
+            "(default: HYPERLEARN_TALLREC_MODEL_DIR; neither: tallrec is not simulated).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     out: Annotated[Path, typer.Option(help="Folder for results.json and details.json.")] = Path(
         "bench-results"
@@ -383,12 +391,19 @@ def bench_llm(
     checks, latency p50/p95. With --backend none: the template and rule paths."""
     from hyperlearn.evaluation import llm_bench
     from hyperlearn.llm.backend import LLMError
+    from hyperlearn.settings import Settings
 
     errors = Console(stderr=True)
     if explain_language not in ("en", "ru"):
         errors.print("--explain-language must be en or ru", style="red")
         raise typer.Exit(2)
+    if tallrec_model_dir is not None and not simulate:
+        errors.print("--tallrec-model-dir needs --simulate", style="red")
+        raise typer.Exit(2)
     try:
+        # The setting only when simulating: a configured model must not make a plain run fail.
+        if simulate and tallrec_model_dir is None:
+            tallrec_model_dir = Settings().tallrec_model_dir
         llm = load_bench_backend(backend, model_path)
         with errors.status(f"bench llm: {backend.value}, {items} items"):
             result, details = llm_bench.run(
@@ -397,13 +412,15 @@ def bench_llm(
                 seed=seed,
                 explain_language="ru" if explain_language == "ru" else "en",
                 simulate=simulate,
+                tallrec_dir=tallrec_model_dir,
             )
     except (ValueError, LLMError) as error:
         errors.print(str(error), style="red", markup=False, highlight=False)
         raise typer.Exit(2) from error
     written = llm_bench.write_outputs(result, details, out)
     themed, explained, latency = result["themed"], result["explanations"], result["latency_ms"]
-    (errors if as_json else Console()).print(
+    console = errors if as_json else Console()
+    console.print(
         f"{result['backend']} {result['model']}: themed {themed['accepted']}/"
         f"{themed['attempted']} accepted ({themed['acceptance_rate']:.0%}), rejected "
         f"{themed['rejected_by_reason']}; explanations {explained['passed']}/"
@@ -413,6 +430,21 @@ def bench_llm(
         markup=False,
         highlight=False,
     )
+    if "policies" in result:
+        simulated = result["policies"]
+        mastery = ", ".join(
+            f"{name} {outcome['mastery_after_steps']:.3f}"
+            for name, outcome in simulated["policies"].items()
+        )
+        tallrec = simulated["tallrec"]
+        console.print(
+            f"mastery after {simulated['config']['steps']} steps: {mastery}; llm fallbacks "
+            f"{simulated['llm']['fallbacks']}, answers keeping hybrid's first choice "
+            f"{simulated['llm']['same_first_as_hybrid']}/{simulated['llm']['answered']}; "
+            + (tallrec.get("note") or f"tallrec failures {tallrec['failures']}"),
+            markup=False,
+            highlight=False,
+        )
     errors.print(f"Wrote {', '.join(str(path) for path in written)}")
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))

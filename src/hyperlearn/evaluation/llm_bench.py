@@ -25,13 +25,18 @@ import numpy as np
 from hyperlearn.content.bank import Bank, load_bank
 from hyperlearn.content.themed import ThemedGenerator
 from hyperlearn.core import Item, ItemType, Language
-from hyperlearn.llm.backend import LLMBackend
+from hyperlearn.llm.backend import LLMBackend, LLMError
 from hyperlearn.llm.explain import Explainer, ExplainLanguage, check_explanation
 from hyperlearn.llm.explain import deterministic_explanation as rules_explanation
+from hyperlearn.llm.policies import tallrec_policy
 from hyperlearn.llm.themed import SUPPORTED_SKILLS, LLMThemedMaker, tagged_topics
 
 POLICY_MODULE = "hyperlearn.evaluation.llm_policy_bench"
 NO_ITEM = "no_verified_item"
+NO_TALLREC = (
+    "tallrec not simulated: no tuned model (--tallrec-model-dir or HYPERLEARN_TALLREC_MODEL_DIR)"
+)
+TALLREC_DEVICE = "auto"  # as the simulated policy loads its model
 SAMPLES = 5  # proposals of each outcome kept in details.json
 
 
@@ -108,12 +113,18 @@ def run(
     explain_language: ExplainLanguage = "en",
     simulate: bool = False,
     bank: Bank | None = None,
+    tallrec_dir: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(results in the documented JSON shape, details: rejection reasons of explanations and
-    sample outputs). `items` themed requests and `items` explanations."""
+    sample outputs). `items` themed requests and `items` explanations. With `simulate`, the
+    policies on the simulation harness, `tallrec` too when `tallrec_dir` holds a tuned model."""
     if items < 1:
         raise BenchError("--items must be at least 1")
+    if tallrec_dir is not None and not simulate:
+        raise BenchError("--tallrec-model-dir needs --simulate")
     policies = _policy_bench() if simulate else None
+    if tallrec_dir is not None:
+        _check_tallrec(tallrec_dir)
     bank = bank or load_bank()
     generator = ThemedGenerator.load()
     rng = random.Random(seed)
@@ -148,7 +159,7 @@ def run(
     if policies is not None:
         # The whole shipped bank: `items` sizes the themed and explanation samples only (a bank
         # cut to a few items would make every policy look alike).
-        result["policies"] = policies.simulate_llm_policies(backend, items=None, seed=seed)
+        result["policies"] = _simulate(policies, backend, seed, tallrec_dir)
     details = {
         "explanations_rejected_by_reason": dict(sorted(state.explanation_rejected.items())),
         "samples": state.samples,
@@ -238,6 +249,39 @@ def _policy_bench() -> Any:
         if error.name != POLICY_MODULE:
             raise
         raise BenchError(f"--simulate needs {POLICY_MODULE}, which is not installed") from None
+
+
+def _check_tallrec(model_dir: Path) -> None:
+    """Load the tuned model once now: the policy itself would fall back to hybrid in silence,
+    after minutes of themed and explanation calls, on a folder it cannot use."""
+    from hyperlearn.llm.tallrec.model import TallRecScorer
+
+    try:
+        TallRecScorer.load(model_dir, device=TALLREC_DEVICE)
+    except LLMError as error:
+        raise BenchError(f"--tallrec-model-dir: {error}") from error
+
+
+def _simulate(
+    policies: Any, backend: LLMBackend, seed: int, tallrec_dir: Path | None
+) -> dict[str, Any]:
+    # The simulation gets its tallrec policy from `tallrec_policy`, which keeps one per folder
+    # and process: the counts from before this run are subtracted.
+    policy = tallrec_policy(tallrec_dir) if tallrec_dir is not None else None
+    before = Counter(getattr(policy, "failures", {}))
+    simulated: dict[str, Any] = policies.simulate_llm_policies(
+        backend, items=None, seed=seed, tallrec_dir=tallrec_dir
+    )
+    if policy is None:
+        simulated["tallrec"] = {"model_dir": None, "note": NO_TALLREC}
+    else:
+        # Scoring failures make tallrec rank as hybrid: the outcomes alone would not show it.
+        failures = Counter(getattr(policy, "failures", {})) - before
+        simulated["tallrec"] = {
+            "model_dir": str(tallrec_dir),
+            "failures": dict(sorted(failures.items())),
+        }
+    return simulated
 
 
 def _rate(part: int, whole: int) -> float:

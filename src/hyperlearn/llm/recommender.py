@@ -73,6 +73,9 @@ class LLMPolicy:
     fallbacks: Counter[str] = field(default_factory=Counter)
     # Rankings the model's answer decided.
     answered: int = 0
+    # Of those, how many put hybrid's own first item first: a model that only echoes the
+    # shortlist changes nothing, and the outcomes alone would not show it.
+    same_first: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +112,7 @@ class LLMPolicy:
         with self._lock:
             return {
                 "answered": self.answered,
+                "same_first_as_hybrid": self.same_first,
                 "fallbacks": dict(sorted(self.fallbacks.items())),
                 "calls": self.usage.calls,
                 "prompt_tokens": self.usage.prompt_tokens,
@@ -154,6 +158,7 @@ class LLMPolicy:
             return None
         with self._lock:
             self.answered += 1
+            self.same_first += ranking[0] == shortlist[0].item.id
         return ranking[: self.pick], plain_sentence(why if isinstance(why, str) else "")
 
     def request(
