@@ -25,10 +25,10 @@ import numpy as np
 from hyperlearn.content.bank import Bank, load_bank
 from hyperlearn.content.themed import ThemedGenerator
 from hyperlearn.core import Item, ItemType, Language
-from hyperlearn.llm.backend import LLMBackend, LLMError
+from hyperlearn.llm.backend import LLMBackend
 from hyperlearn.llm.explain import Explainer, ExplainLanguage, check_explanation
 from hyperlearn.llm.explain import deterministic_explanation as rules_explanation
-from hyperlearn.llm.policies import tallrec_policy
+from hyperlearn.llm.policies import PolicyUnavailable, tallrec_policy
 from hyperlearn.llm.themed import SUPPORTED_SKILLS, LLMThemedMaker, tagged_topics
 
 POLICY_MODULE = "hyperlearn.evaluation.llm_policy_bench"
@@ -36,7 +36,6 @@ NO_ITEM = "no_verified_item"
 NO_TALLREC = (
     "tallrec not simulated: no tuned model (--tallrec-model-dir or HYPERLEARN_TALLREC_MODEL_DIR)"
 )
-TALLREC_DEVICE = "auto"  # as the simulated policy loads its model
 SAMPLES = 5  # proposals of each outcome kept in details.json
 
 
@@ -254,12 +253,15 @@ def _policy_bench() -> Any:
 def _check_tallrec(model_dir: Path) -> None:
     """Load the tuned model once now: the policy itself would fall back to hybrid in silence,
     after minutes of themed and explanation calls, on a folder it cannot use."""
-    from hyperlearn.llm.tallrec.model import TallRecScorer
-
+    # The policy kept per folder is the one the simulation ranks with: the model loads once.
     try:
-        TallRecScorer.load(model_dir, device=TALLREC_DEVICE)
-    except LLMError as error:
+        policy = tallrec_policy(model_dir)
+    except PolicyUnavailable as error:
         raise BenchError(f"--tallrec-model-dir: {error}") from error
+    load_now = getattr(policy, "load_now", None)
+    reason = load_now() if callable(load_now) else None
+    if reason:
+        raise BenchError(f"--tallrec-model-dir: {reason}")
 
 
 def _simulate(

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hyperlearn.content.bank import check_item
-from hyperlearn.core import CEFRLevel, Item, ItemType, Language, SkillState, require_utc
+from hyperlearn.core import CEFRLevel, Item, ItemType, Language, require_utc
 from hyperlearn.service import accounts, knowledge
 from hyperlearn.service.accounts import Role, UserView
 from hyperlearn.service.errors import N_, InvalidInput, NotFound, ServiceError
@@ -395,11 +395,12 @@ def learner_detail(session: Session, learner_id: str, now: datetime) -> LearnerD
         raise NotFound(f"no learner with id {learner_id!r}")
     language = Language(learner.language)
     graph = repository.cached_graph(session, language)
-    cells = _mastery_cells(session, learner_id, now)
+    counts = repository.skill_counts_of_learners(session, [learner_id])[learner_id]
+    modelled = knowledge.mastery_of_learners(session, [learner_id], learner.language, now)
+    mastery = modelled[learner_id] if modelled else None
     focus = focus_skills_for_learner(session, learner_id)
-    empty = HeatCell(0.0, 0, 0)
     skills = [
-        (HeatSkill(s, graph[s].name, graph[s].level, s in focus), cells.get(s, empty))
+        (HeatSkill(s, graph[s].name, graph[s].level, s in focus), _heat_cell(s, counts, mastery))
         for s in graph.topological_order()
     ]
     total, right = _totals(session, learner_id, None)
@@ -632,13 +633,6 @@ def _members(session: Session, class_id: str) -> list[MemberView]:
     ]
 
 
-def _mastery_cells(session: Session, learner_id: str, now: datetime) -> dict[str, HeatCell]:
-    """Mastery as the learner's progress page shows it: the knowledge-tracing model once one
-    is fitted, the per-skill learner model before."""
-    states = repository.skill_states(session, learner_id)
-    return _cells(states, knowledge.mastery(session, learner_id, now))
-
-
 _EMPTY_CELL = HeatCell(0.0, 0, 0)
 
 
@@ -647,7 +641,9 @@ def _heat_cell(
     counts: Mapping[str, tuple[float, int, int]],
     modelled: Mapping[str, float] | None,
 ) -> HeatCell:
-    """As _cells, for one skill of one learner from skill_counts_of_learners."""
+    """One learner's cell for one skill, as their progress page shows it: the
+    knowledge-tracing model's mastery once one is fitted (`modelled`), the per-skill learner
+    model's before; with (mastery, attempts, correct) from skill_counts_of_learners."""
     seen = counts.get(skill_id)
     if modelled is None:
         return _EMPTY_CELL if seen is None else HeatCell(*seen)
@@ -655,19 +651,6 @@ def _heat_cell(
     if value is None:
         return _EMPTY_CELL
     return HeatCell(value, seen[1], seen[2]) if seen else HeatCell(value, 0, 0)
-
-
-def _cells(
-    states: Mapping[str, SkillState], modelled: Mapping[str, float] | None
-) -> dict[str, HeatCell]:
-    mastery = modelled or {skill_id: state.mastery for skill_id, state in states.items()}
-    cells = {}
-    for skill_id, value in mastery.items():
-        state = states.get(skill_id)
-        cells[skill_id] = HeatCell(
-            float(value), state.attempts if state else 0, state.correct if state else 0
-        )
-    return cells
 
 
 def _totals(session: Session, learner_id: str, since: datetime | None) -> tuple[int, int]:

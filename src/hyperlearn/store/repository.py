@@ -23,6 +23,7 @@ from hyperlearn.core import (
     SkillState,
     Topic,
 )
+from hyperlearn.core.learner import sigmoid
 from hyperlearn.store import content_version
 from hyperlearn.store.models import (
     AttemptRow,
@@ -347,8 +348,7 @@ def skill_counts_of_learners(
         LearnerSkillStateRow.correct,
     ).where(LearnerSkillStateRow.learner_id.in_(list(learner_ids)))
     for learner_id, skill_id, ability, attempts, correct in session.execute(query):
-        # As SkillState.mastery.
-        found[learner_id][skill_id] = (1.0 / (1.0 + math.exp(-ability)), attempts, correct)
+        found[learner_id][skill_id] = (sigmoid(ability), attempts, correct)  # SkillState.mastery
     return found
 
 

@@ -97,6 +97,11 @@ class TallRecPolicy:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def load_now(self) -> str | None:
+        """Load the model now instead of on the first ranking; why it cannot be, or None."""
+        self._ready_scorer()
+        return self._load_error
+
     @property
     def load_error(self) -> str | None:
         """Why the model could not be loaded (None: loaded, or not tried yet)."""
