@@ -62,6 +62,7 @@ def texts_import(
                 level=cefr,
                 source=source,
                 licence=licence,
+                settings=settings,
             )
     finally:
         engine.dispose()

@@ -484,3 +484,42 @@ def test_the_reading_page_and_api_say_which_questions_a_model_wrote(
         page = client.get(f"/reading/{report.text_id}").text
         assert page.count("Question written by a language model") == 1
     app.state.engine.dispose()
+
+
+def test_a_text_pasted_in_the_app_uses_the_apps_model_settings(
+    fresh_database_url: str, stand_in: Callable[[Callable[[Received], Any]], StandIn]
+) -> None:
+    """The web app passes its own settings to the service (not the process environment)."""
+    content = json.dumps(reply(("Who started the small bakery near the station?", "Anna Wilson")))
+    server = stand_in(lambda received: chat_reply(content))
+    settings = Settings(
+        database_url=fresh_database_url,
+        llm_backend="openai",
+        llm_base_url=server.url,
+        llm_json_mode="json_object",
+        llm_retries=0,
+        llm_reading_questions=True,
+    )
+    clear_shared_backends()
+    app = create_app(settings, clock=Clock())
+    try:
+        with AppClient(app) as client:
+            sign_up(client)
+            client.post(
+                "/onboard",
+                data={"name": "Lena", "language": "en", "level": "B1", "interests": ["food"]},
+                follow_redirects=False,
+            )
+            created = client.post(
+                "/reading", data={"title": "Bakery", "body": EN_TEXT}, follow_redirects=False
+            )
+            assert created.status_code == 303
+            text_id = created.headers["location"].rsplit("/", 1)[1]
+            questions = client.get(f"/api/reading/texts/{text_id}").json()["questions"]
+    finally:
+        clear_shared_backends()
+        app.state.engine.dispose()
+    assert server.received
+    assert [q["prompt"] for q in questions if q["model_written"]] == [
+        "Who started the small bakery near the station?"
+    ]

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
@@ -191,9 +190,10 @@ def add_text(
     """Check, split and store a text with its grounded questions (raises InvalidInput for
     input that cannot be a text). Commits. `created_by`: the learner who pasted it (theirs
     alone); `owner_id`: the teacher who pasted it (for the classes they assign it to).
-    With `settings.llm_reading_questions` (default settings: from the environment) and a
-    backend, the model's questions that pass the grounding checker are stored too; `llm`
-    replaces the settings' backend. A model that fails leaves the deterministic questions."""
+    With the caller's `settings` (the app's, the command's; None: no model) asking for
+    `llm_reading_questions` and a backend, the model's questions that pass the grounding
+    checker are stored too; `llm` replaces the settings' backend. A model that fails leaves
+    the deterministic questions."""
     require_utc(now)
     try:
         text = build_text(
@@ -216,7 +216,7 @@ def add_text(
         report.questions = _question_count(session, tid)
         return report
     questions, rejected = grounded_questions(session, text, limits)
-    writer = _question_writer(settings or _default_settings(), llm)
+    writer = _question_writer(settings, llm) if settings is not None else None
     if writer is not None and text.usable_sentences:
         written = writer.write_text(
             text,
@@ -278,11 +278,6 @@ def add_text(
     return report
 
 
-@cache
-def _default_settings() -> Settings:
-    return Settings()
-
-
 def _question_writer(settings: Settings, llm: LLMBackend | None) -> LLMQuestionWriter | None:
     """The model's question writer when the settings ask for one, else None (no model is
     built or called)."""
@@ -329,9 +324,10 @@ def import_texts(
     level: CEFRLevel | None = None,
     source: str | None = None,
     licence: str | None = None,
+    settings: Settings | None = None,
 ) -> list[TextReport]:
     """Import plain-text/HTML files or the OneStopEnglish layout; a file that cannot be a text
-    is reported with its reason and skipped."""
+    is reported with its reason and skipped. `settings`: as for add_text."""
     reports = []
     for file in find_text_files(paths):
         onestop = bool(file.label)
@@ -349,6 +345,7 @@ def import_texts(
                 record_id=file.record_id,
                 label=file.label,
                 level=level,
+                settings=settings,
             )
         except (TextProblem, InvalidInput, OSError) as exc:
             session.rollback()
@@ -773,7 +770,14 @@ def assign_text(
 
 
 def assign_new_text(
-    session: Session, user: UserView, class_id: str, raw: str, *, title: str, now: datetime
+    session: Session,
+    user: UserView,
+    class_id: str,
+    raw: str,
+    *,
+    title: str,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> TextReport:
     """Store a text the teacher pasted (theirs: only the classes they assign it to see it)
     and assign it to the class."""
@@ -787,6 +791,7 @@ def assign_new_text(
         source="Pasted by a teacher",
         licence="unknown",
         owner_id=user.id,
+        settings=settings,
     )
     assign_text(session, user, class_id, report.text_id, now=now)
     return report

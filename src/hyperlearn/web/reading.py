@@ -73,6 +73,7 @@ def paste(
         source="Pasted by a learner",
         licence="unknown",
         created_by=learner.id,
+        settings=request.app.state.settings,
     )
     return RedirectResponse(f"/reading/{report.text_id}", status_code=303)
 
@@ -183,7 +184,9 @@ def assign_pasted(
     title: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        service.assign_new_text(session, user, class_id, body, title=title, now=now)
+        service.assign_new_text(
+            session, user, class_id, body, title=title, now=now, settings=request.app.state.settings
+        )
     except InvalidInput as error:
         reason = i18n.reason(request, error)
         return _class_page(request, session, now, user, class_id, reason, status_code=422)
