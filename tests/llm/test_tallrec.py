@@ -481,7 +481,9 @@ def test_tuning_writes_the_adapter_and_its_metadata(tuned: Tuned) -> None:
 @pytest.mark.train
 def test_tallrec_score_reproduces_the_validation_auc(tuned: Tuned) -> None:
     command = ["llm", "tallrec-score", "--model", str(tuned.out), "--data", str(tuned.data)]
-    result = runner.invoke(app, [*command, "--device", "cpu", "--batch-size", "5", "--json"])
+    # The batch size tuning validated with: padding to another width moves the scores by float
+    # rounding, enough to flip a near-tied pair of this tiny random model (seen: 0.3438/0.3464).
+    result = runner.invoke(app, [*command, "--device", "cpu", "--batch-size", "8", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["examples"] == tuned.report["validation_examples"]
