@@ -41,6 +41,28 @@ def practice_log(
     return builder.build()
 
 
+def latent_type_log(
+    seed: int, n_learners: int = 400, n_skills: int = 4, attempts: int = 40
+) -> InteractionLog:
+    """Items 0..10*n_skills-1, item i on skill (i // 2) % n_skills; half the learners are 1.2 logits
+    better on even items and worse on odd ones, the other half the reverse. Every skill has
+    both kinds of item, so only item-level structure explains the difference."""
+    rng = np.random.default_rng(seed)
+    n_items = 10 * n_skills
+    difficulty = rng.normal(0.0, 0.5, n_items)
+    builder = LogBuilder()
+    for learner in range(n_learners):
+        kind = 1.0 if learner % 2 else -1.0
+        ability = rng.normal(0.0, 0.5)
+        for _ in range(attempts):
+            item = int(rng.integers(n_items))
+            side = 1.0 if item % 2 == 0 else -1.0
+            logit = ability - difficulty[item] + 1.2 * kind * side
+            correct = rng.random() < 1 / (1 + np.exp(-logit))
+            builder.add(learner, item, [(item // 2) % n_skills], correct)
+    return builder.build()
+
+
 def split_learners(
     log: InteractionLog, test_share: float = 0.3
 ) -> tuple[InteractionLog, InteractionLog]:

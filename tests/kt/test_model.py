@@ -11,7 +11,7 @@ from hyperlearn.core.kt.baselines import SkillMeanModel
 from hyperlearn.core.kt.log import InteractionLog, LogBuilder
 from hyperlearn.core.kt.model import HyperLearnKT, KTConfig, LearnerState
 from hyperlearn.evaluation.kt_bench import auc, check_no_lookahead
-from tests.kt.synthetic import practice_log, split_learners
+from tests.kt.synthetic import latent_type_log, practice_log, split_learners
 
 
 def timed_log(seed: int, n_learners: int = 40, attempts: int = 30) -> InteractionLog:
@@ -59,6 +59,7 @@ def test_online_updates_match_batch_predictions() -> None:
     model = HyperLearnKT(KTConfig(max_iter=50))
     model.fit(log, n_items=25, n_skills=6)
     assert model.uses_time
+    assert model.factor_weight != 0.0 and np.abs(model.item_factors).max() > 1e-3
     batch = model.predict_online(log)
     online = []
     for start, end in log.learner_spans():
@@ -144,6 +145,9 @@ def test_state_and_parameters_round_trip_through_json(
         (lambda d: d.update(skill_attempts=d["skill_attempts"][:-1]), "priors do not fit"),
         (lambda d: d["item_successes"].__setitem__(0, 1e9), "priors do not fit"),
         (lambda d: d.pop("item_attempts"), "corrupt model parameters"),
+        (lambda d: d["item_factors"].pop(), "item factors do not fit"),
+        (lambda d: d["item_factors"][0].__setitem__(0, float("inf")), "item factors do not fit"),
+        (lambda d: d.pop("factor_weight"), "corrupt model parameters"),
     ],
 )
 def test_corrupt_parameters_are_refused(
@@ -154,6 +158,58 @@ def test_corrupt_parameters_are_refused(
     damage(data)  # type: ignore[operator]
     with pytest.raises(ValueError, match=message):
         HyperLearnKT.from_dict(data)
+
+
+_FACTOR_KEYS = ("item_factors", "factor_weight")
+_FACTOR_CONFIG = (
+    "item_factors",
+    "factor_l2",
+    "factor_iterations",
+    "factor_folds",
+    "factor_seed",
+)
+
+
+def test_models_and_states_saved_before_the_item_factors_still_load(
+    fitted: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+) -> None:
+    model, train, test = fitted
+    without = HyperLearnKT(KTConfig(item_factors=0, max_iter=30))
+    without.fit(train, n_items=8, n_skills=8)
+    old = json.loads(json.dumps(without.to_dict()))
+    old["version"] = 3  # as version 3 wrote it
+    for key in _FACTOR_KEYS:
+        del old[key]
+    for key in _FACTOR_CONFIG:
+        del old["config"][key]
+    loaded = HyperLearnKT.from_dict(old)
+    assert loaded.config.item_factors == 0 and not len(loaded.item_factors)
+    np.testing.assert_array_equal(loaded.predict_online(test), without.predict_online(test))
+    state = LearnerState()
+    model.update(state, 0, [0], True, 0.0)
+    assert state.factors is not None  # item 0 has a factor in the new model
+    saved = state.to_dict()
+    del saved["factor_gram"], saved["factor_moment"]
+    assert LearnerState.from_dict(saved).factors is None
+
+
+def test_item_factors_learn_what_skill_tags_miss() -> None:
+    """Two kinds of learners, each better on one half of every skill's items: skill-level
+    history cannot tell the halves apart, the item factors can (on new learners)."""
+    train, test = split_learners(latent_type_log(seed=5, n_learners=500), test_share=0.3)
+    plain = HyperLearnKT(KTConfig(item_factors=0, max_iter=60))
+    plain.fit(train, n_items=40, n_skills=4)
+    factored = HyperLearnKT(KTConfig(item_factors=4, max_iter=60))
+    factored.fit(train, n_items=40, n_skills=4)
+    without = auc(test.correct, plain.predict_online(test))
+    with_factors = auc(test.correct, factored.predict_online(test))
+    assert with_factors > without + 0.03
+    assert factored.factor_weight > 0
+    # The halves' vectors point opposite ways.
+    first, second = factored.item_factors[0::2].mean(0), factored.item_factors[1::2].mean(0)
+    cosine = first @ second / (np.linalg.norm(first) * np.linalg.norm(second))
+    assert cosine < -0.5
+    assert check_no_lookahead(factored, test, max_positions=15) == []
 
 
 def test_fitting_an_empty_log_is_refused() -> None:
@@ -190,11 +246,11 @@ def test_models_and_states_saved_before_the_residual_features_still_load(
     fitted: tuple[HyperLearnKT, InteractionLog, InteractionLog],
 ) -> None:
     model, train, test = fitted
-    without = HyperLearnKT(KTConfig(residual=False, max_iter=30))
+    without = HyperLearnKT(KTConfig(residual=False, item_factors=0, max_iter=30))
     without.fit(train, n_items=8, n_skills=8)
     old = json.loads(json.dumps(without.to_dict()))
     old["version"] = 2  # as version 2 wrote it: no residual keys, no residual in the config
-    keys = ("residual_features", "item_successes", "item_attempts")
+    keys = ("residual_features", "item_successes", "item_attempts", *_FACTOR_KEYS)
     for key in (*keys, "skill_successes", "skill_attempts"):
         del old[key]
     for key in (
@@ -202,6 +258,7 @@ def test_models_and_states_saved_before_the_residual_features_still_load(
         "item_prior_strength",
         "residual_ema_decay",
         "skill_residual_ema_decay",
+        *_FACTOR_CONFIG,
     ):
         del old["config"][key]
     loaded = HyperLearnKT.from_dict(old)
