@@ -27,9 +27,6 @@ from scipy import sparse
 
 from hyperlearn.core.kt.log import FloatArray, IntArray
 
-# Rows per block when summing outer products, so memory stays near 50 MB for d = 16.
-_CHUNK = 25_000
-
 
 def fit_item_factors(
     learner: IntArray,
@@ -44,36 +41,28 @@ def fit_item_factors(
     """Item vectors (n_items x dim) from (learner, item, residual) triples by ridge ALS; an
     item without rows keeps the zero vector (its correction is zero)."""
     n_learners = int(learner.max()) + 1 if len(learner) else 0
+    # Every row of a (learner, item) pair adds the same outer product, so each half-step is
+    # a sparse (count) matrix times the other side's outer products: no per-row temporaries.
+    shape = (n_items, n_learners)
+    counts = sparse.csr_matrix((np.ones(len(item)), (item, learner)), shape=shape)
+    sums = sparse.csr_matrix((residual, (item, learner)), shape=shape)
+    counts_t, sums_t = counts.T.tocsr(), sums.T.tocsr()
     factors = rng.normal(0.0, 0.1, (n_items, dim))
     for _ in range(iterations):
-        learner_factors = _ridge(learner, item, factors, residual, n_learners, l2)
-        factors = _ridge(item, learner, learner_factors, residual, n_items, l2)
+        learner_factors = _ridge(counts_t, sums_t, factors, l2)
+        factors = _ridge(counts, sums, learner_factors, l2)
     return factors
 
 
 def _ridge(
-    owner: IntArray,
-    other: IntArray,
-    other_factors: FloatArray,
-    residual: FloatArray,
-    n_owners: int,
-    l2: float,
+    counts: sparse.csr_matrix, sums: sparse.csr_matrix, other: FloatArray, l2: float
 ) -> FloatArray:
-    """For every owner, the ridge solution of residual ~ other_factors[other] over its rows."""
-    dim = other_factors.shape[1]
-    gram = np.zeros((n_owners, dim * dim))
-    moment = np.zeros((n_owners, dim))
-    for start in range(0, len(owner), _CHUNK):
-        rows = slice(start, start + _CHUNK)
-        vectors = other_factors[other[rows]]
-        n = len(vectors)
-        # A sparse indicator sums each owner's rows in one product (np.add.at is far slower).
-        indicator = sparse.csr_matrix(
-            (np.ones(n), (owner[rows], np.arange(n))), shape=(n_owners, n)
-        )
-        gram += indicator @ (vectors[:, :, None] * vectors[:, None, :]).reshape(n, -1)
-        moment += indicator @ (vectors * residual[rows, None])
-    systems = gram.reshape(n_owners, dim, dim) + l2 * np.eye(dim)
+    """Row k's ridge solution of residual ~ other[column] over its rows (counts[k, c] rows of
+    column c, whose residuals sum to sums[k, c])."""
+    dim = other.shape[1]
+    outer = (other[:, :, None] * other[:, None, :]).reshape(len(other), dim * dim)
+    systems = np.asarray(counts @ outer).reshape(-1, dim, dim) + l2 * np.eye(dim)
+    moment = np.asarray(sums @ other)
     solved = np.linalg.solve(systems, moment[:, :, None])[:, :, 0]
     return np.asarray(solved, dtype=np.float64)
 
@@ -118,19 +107,30 @@ def factor_scores(
     l2: float,
 ) -> FloatArray:
     """v_j . u for every row in `spans` (each a learner's contiguous rows), u from that
-    learner's earlier rows only; zero elsewhere. Same arithmetic as the online updates."""
+    learner's earlier rows only; zero elsewhere. The arithmetic of FactorMemory, run for all
+    learners at once position by position (a learner's k-th attempts side by side)."""
     scores = np.zeros(len(item))
     n_items, dim = factors.shape
-    for start, end in spans:
-        memory = FactorMemory(dim)
-        for row in range(start, end):
-            j = int(item[row])
-            if not 0 <= j < n_items:
-                continue
-            vector = factors[j]
-            if memory.moment.any():
-                scores[row] = float(vector @ memory.position(l2))
-            memory.add(vector, float(residual[row]))
+    if not spans:
+        return scores
+    by_length = sorted(spans, key=lambda span: span[0] - span[1])  # longest first
+    starts = np.array([start for start, _ in by_length], dtype=np.int64)
+    lengths = np.array([end - start for start, end in by_length], dtype=np.int64)
+    gram = np.zeros((len(starts), dim, dim))
+    moment = np.zeros((len(starts), dim))
+    ridge = l2 * np.eye(dim)
+    for position in range(int(lengths[0])):
+        active = int(np.count_nonzero(lengths > position))
+        rows = starts[:active] + position
+        j = item[rows]
+        known = (j >= 0) & (j < n_items)
+        vectors = np.where(known[:, None], factors[np.where(known, j, 0)], 0.0)
+        scored = np.flatnonzero(known & moment[:active].any(axis=1))
+        if len(scored):
+            positions = np.linalg.solve(gram[scored] + ridge, moment[scored][:, :, None])
+            scores[rows[scored]] = np.einsum("ij,ij->i", vectors[scored], positions[:, :, 0])
+        gram[:active] += vectors[:, :, None] * vectors[:, None, :]
+        moment[:active] += vectors * residual[rows][:, None]
     return scores
 
 
