@@ -709,7 +709,9 @@ class HyperLearnKT:
         in_range = (items >= 0) & (items < self.n_items)
         logit[in_range] += self.item_weights[items[in_range]]
 
-        h = np.zeros((n, N_HISTORY))
+        # History columns, then the residual columns (filled below): one array, no stacking.
+        dense = np.zeros((n, self.dense_width))
+        h = dense[:, :N_HISTORY]
         total = state.total_successes + state.total_failures
         rate = (state.total_successes + cfg.ability_prior * self.base_rate) / (
             total + cfg.ability_prior
@@ -725,8 +727,9 @@ class HyperLearnKT:
         h[:, 8] = state.overall_fast_ema
         h[:, 9] = state.overall_last
         if state.item_attempts:
-            h[:, 10] = np.log1p(_lookup(state.item_attempts, items))
-            h[:, 11] = _lookup(state.item_last, items)
+            attempts, last = _item_history(state, items)
+            h[:, 10] = np.log1p(attempts)
+            h[:, 11] = last
         if self.uses_time:
             skill_time = table["time"][skill_idx]
             timed = ~np.isnan(skill_time)
@@ -746,12 +749,12 @@ class HyperLearnKT:
             h[rows, at + np.searchsorted(STREAK_BUCKETS, streak[rows])] = 1.0
         logit += h @ self.history_weights
         if self.residual_columns:
-            r = self._residual_block(state, items, skill_idx, fitted, safe, share, owner, table)
+            r = dense[:, N_HISTORY:]
+            r[:] = self._residual_block(state, items, skill_idx, fitted, safe, share, owner, table)
             logit += r @ self.residual_weights
-            h = np.hstack((h, r))
         if self.skill_history_columns:
             per_skill_history = np.where(
-                fitted, np.einsum("ij,ij->i", self.skill_history_weights[safe], h[owner]), 0.0
+                fitted, np.einsum("ij,ij->i", self.skill_history_weights[safe], dense[owner]), 0.0
             )
             logit += _sum_by(share * per_skill_history, owner, n)
         return logit
@@ -1090,16 +1093,20 @@ def _skill_table(state: LearnerState, n_skills: int) -> dict[str, FloatArray]:
     return table
 
 
-def _lookup(mapping: Mapping[int, float] | Mapping[int, int], items: IntArray) -> FloatArray:
-    """mapping[item] for every item, 0 where absent; a sorted search instead of a dict lookup
-    per candidate (10,000 of those cost more than the rest of the prediction)."""
-    keys = np.fromiter(mapping.keys(), dtype=np.int64, count=len(mapping))
-    values = np.fromiter(mapping.values(), dtype=np.float64, count=len(mapping))
+def _item_history(state: LearnerState, items: IntArray) -> tuple[FloatArray, FloatArray]:
+    """The learner's attempts on, and last outcome on, every item (0 where never tried): one
+    sorted search instead of two dict lookups per candidate (for 10,000 candidates those cost
+    more than the rest of the prediction)."""
+    keys = np.fromiter(state.item_attempts.keys(), dtype=np.int64, count=len(state.item_attempts))
     order = np.argsort(keys)
-    keys, values = keys[order], values[order]
+    keys = keys[order]
+    counts = np.fromiter(state.item_attempts.values(), dtype=np.float64, count=len(keys))[order]
+    last = np.fromiter(
+        (state.item_last.get(key, 0.0) for key in keys.tolist()), dtype=np.float64, count=len(keys)
+    )
     at = np.minimum(np.searchsorted(keys, items), len(keys) - 1)
-    result: FloatArray = np.where(keys[at] == items, values[at], 0.0)
-    return result
+    tried = keys[at] == items
+    return np.where(tried, counts[at], 0.0), np.where(tried, last[at], 0.0)
 
 
 def _sum_by(values: FloatArray, owner: IntArray, n: int) -> FloatArray:
