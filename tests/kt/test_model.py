@@ -16,19 +16,33 @@ from tests.conftest import require_shared_data
 from tests.kt.synthetic import latent_type_log, practice_log, split_learners
 
 
-def timed_log(seed: int, n_learners: int = 40, attempts: int = 30) -> InteractionLog:
-    """Attempts with real times and item ids, so every feature (forgetting included) is used."""
+def timed_log(seed: int, n_learners: int = 80, attempts: int = 30) -> InteractionLog:
+    """Attempts with real times and item ids, so every feature (forgetting included) is used;
+    odd learners do better on even items and worse on odd ones (and the other way round), so
+    the item factors are kept too."""
     rng = np.random.default_rng(seed)
     builder = LogBuilder()
     for learner in range(n_learners):
         clock = 1_700_000_000.0 + rng.uniform(0, 86_400)
+        kind = 1.0 if learner % 2 else -1.0
         for _ in range(attempts):
             skills = [int(rng.integers(6))]
             if rng.random() < 0.2:
                 skills.append(int(rng.integers(6)))
             clock += float(rng.choice([30.0, 600.0, 86_400.0, 5 * 86_400.0]))
-            builder.add(learner, int(rng.integers(25)), skills, rng.random() < 0.6, clock)
+            item = int(rng.integers(25))
+            logit = 0.4 + 1.2 * kind * (1.0 if item % 2 == 0 else -1.0)
+            builder.add(learner, item, skills, rng.random() < 1 / (1 + np.exp(-logit)), clock)
     return builder.build()
+
+
+@pytest.fixture(scope="module")
+def factored() -> tuple[HyperLearnKT, InteractionLog, InteractionLog]:
+    """A model whose item factors are kept: learners differ by item, not by skill."""
+    train, test = split_learners(latent_type_log(seed=5, n_learners=500), test_share=0.3)
+    model = HyperLearnKT(KTConfig(item_factors=4, max_iter=60))
+    model.fit(train, n_items=40, n_skills=4)
+    return model, train, test
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +161,6 @@ def test_state_and_parameters_round_trip_through_json(
         (lambda d: d.update(skill_attempts=d["skill_attempts"][:-1]), "priors do not fit"),
         (lambda d: d["item_successes"].__setitem__(0, 1e9), "priors do not fit"),
         (lambda d: d.pop("item_attempts"), "corrupt model parameters"),
-        (lambda d: d["item_factors"].pop(), "item factors do not fit"),
-        (lambda d: d["item_factors"][0].__setitem__(0, float("inf")), "item factors do not fit"),
-        (lambda d: d.pop("factor_weight"), "corrupt model parameters"),
     ],
 )
 def test_corrupt_parameters_are_refused(
@@ -173,11 +184,11 @@ _FACTOR_CONFIG = (
 
 
 def test_models_and_states_saved_before_the_item_factors_still_load(
-    fitted: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+    factored: tuple[HyperLearnKT, InteractionLog, InteractionLog],
 ) -> None:
-    model, train, test = fitted
+    model, train, test = factored
     without = HyperLearnKT(KTConfig(item_factors=0, max_iter=30))
-    without.fit(train, n_items=8, n_skills=8)
+    without.fit(train, n_items=40, n_skills=4)
     old = json.loads(json.dumps(without.to_dict()))
     old["version"] = 3  # as version 3 wrote it
     for key in _FACTOR_KEYS:
@@ -195,23 +206,67 @@ def test_models_and_states_saved_before_the_item_factors_still_load(
     assert LearnerState.from_dict(saved).factors is None
 
 
-def test_item_factors_learn_what_skill_tags_miss() -> None:
+def test_item_factors_learn_what_skill_tags_miss(
+    factored: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+) -> None:
     """Two kinds of learners, each better on one half of every skill's items: skill-level
     history cannot tell the halves apart, the item factors can (on new learners)."""
-    train, test = split_learners(latent_type_log(seed=5, n_learners=500), test_share=0.3)
+    model, train, test = factored
     plain = HyperLearnKT(KTConfig(item_factors=0, max_iter=60))
     plain.fit(train, n_items=40, n_skills=4)
-    factored = HyperLearnKT(KTConfig(item_factors=4, max_iter=60))
-    factored.fit(train, n_items=40, n_skills=4)
     without = auc(test.correct, plain.predict_online(test))
-    with_factors = auc(test.correct, factored.predict_online(test))
+    with_factors = auc(test.correct, model.predict_online(test))
     assert with_factors > without + 0.03
-    assert factored.factor_weight > 0
+    assert model.factor_weight > 0
     # The halves' vectors point opposite ways.
-    first, second = factored.item_factors[0::2].mean(0), factored.item_factors[1::2].mean(0)
+    first, second = model.item_factors[0::2].mean(0), model.item_factors[1::2].mean(0)
     cosine = first @ second / (np.linalg.norm(first) * np.linalg.norm(second))
     assert cosine < -0.5
-    assert check_no_lookahead(factored, test, max_positions=15) == []
+    assert check_no_lookahead(model, test, max_positions=15) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: d["item_factors"].pop(), "item factors do not fit"),
+        (lambda d: d["item_factors"][0].__setitem__(0, float("inf")), "item factors do not fit"),
+        (lambda d: d.pop("factor_weight"), "corrupt model parameters"),
+    ],
+)
+def test_corrupt_item_factors_are_refused(
+    factored: tuple[HyperLearnKT, InteractionLog, InteractionLog], damage: object, message: str
+) -> None:
+    model, _, _ = factored
+    data = json.loads(json.dumps(model.to_dict()))
+    damage(data)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=message):
+        HyperLearnKT.from_dict(data)
+
+
+def test_factor_model_and_state_round_trip_through_json(
+    factored: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+) -> None:
+    model, _, test = factored
+    again = HyperLearnKT.from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(again.predict_online(test), model.predict_online(test))
+    state = LearnerState()
+    for row in range(10):
+        model.update(state, int(test.item[row]), test.skills_of(row).tolist(), True, float(row))
+    assert state.factors is not None and state.factors.moment.any()
+    restored = LearnerState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert restored == state
+
+
+def test_factors_that_do_not_help_out_of_fold_are_left_out(
+    fitted: tuple[HyperLearnKT, InteractionLog, InteractionLog],
+) -> None:
+    """practice_log has no item structure beyond skills: the out-of-fold weight comes out at
+    or below zero, and the model keeps no factors (no cost in updates or states)."""
+    model, _, test = fitted
+    assert model.factor_weight == 0.0 and not len(model.item_factors)
+    state = LearnerState()
+    model.update(state, int(test.item[0]), test.skills_of(0).tolist(), True, 0.0)
+    assert state.factors is None
 
 
 def test_fitting_an_empty_log_is_refused() -> None:

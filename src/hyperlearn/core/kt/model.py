@@ -606,7 +606,13 @@ class HyperLearnKT:
             )
             held = [span for span, f in zip(spans, span_fold.tolist(), strict=True) if f == fold]
             scores += factor_scores(held, train.item, residual, factors, cfg.factor_l2)
-        self.factor_weight = fit_offset_weight(logits, scores, y)
+        weight = fit_offset_weight(logits, scores, y)
+        if weight <= 0.0:
+            # Beating the model on related items can only mean doing better on this one; a
+            # weight that says otherwise out of fold is fitting noise (small or structureless
+            # logs), so the factors are left out.
+            return
+        self.factor_weight = weight
         self.item_factors = fit_item_factors(
             train.learner[known],
             train.item[known],
