@@ -35,7 +35,7 @@ It belongs to the Best-LR / DAS3H family. For an attempt of learner u on item j 
   training log's residuals (what the terms above did not predict), u_u the learner's ridge
   estimate from their own earlier residuals, beta fitted on out-of-fold scores. Learners who
   beat the model on some items beat it on certain others, across skill tags; this term learns
-  which (ASSISTments 2009, problem ids: about +0.03 AUC).
+  which (ASSISTments 2009, problem ids, 5 folds: AUC 0.788 -> 0.829).
 
 An attempt's features come from the learner's earlier attempts only, through the same
 `LearnerState` updates that serve the product online, so batch and online agree exactly and
