@@ -673,10 +673,11 @@ class HyperLearnKT:
         """P(correct) of many candidate items (skills in CSR form) for one learner, vectorised."""
         logit = self._base_logits(state, items, skill_ptr, skill_idx, time)
         if len(self.item_factors) and state.factors is not None:
-            # Every item's score at once: cheaper than gathering the candidates' vectors.
-            scores = self.item_factors @ state.factors.position(self.config.factor_l2)
-            factored = (items >= 0) & (items < len(scores))
-            logit[factored] += self.factor_weight * scores[items[factored]]
+            factored = (items >= 0) & (items < len(self.item_factors))
+            if factored.any():  # mastery asks for typical items (-1): nothing to add
+                # Every item's score at once: cheaper than gathering the candidates' vectors.
+                scores = self.item_factors @ state.factors.position(self.config.factor_l2)
+                logit[factored] += self.factor_weight * scores[items[factored]]
         return _sigmoid(logit)
 
     def _base_logits(
