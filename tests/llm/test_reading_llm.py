@@ -364,19 +364,28 @@ def test_accepted_model_questions_are_stored_and_marked(fresh_session: Session) 
     assert len(view.questions) == report.questions == len(_rows(fresh_session, report.text_id))
 
 
-def test_the_setting_reaches_a_model_server(
-    fresh_session: Session, stand_in: Callable[[Callable[[Received], Any]], StandIn]
-) -> None:
-    """Through the settings and the shared backend to an OpenAI-compatible stand-in."""
+def _bakery_model_server(
+    stand_in: Callable[[Callable[[Received], Any]], StandIn], **settings: Any
+) -> tuple[StandIn, Settings]:
+    """An OpenAI-compatible stand-in that always proposes the bakery question, and settings
+    that send reading questions to it."""
     content = json.dumps(reply(("Who started the small bakery near the station?", "Anna Wilson")))
     server = stand_in(lambda received: chat_reply(content))
-    settings = Settings(
+    return server, Settings(
         llm_backend="openai",
         llm_base_url=server.url,
         llm_json_mode="json_object",
         llm_retries=0,
         llm_reading_questions=True,
+        **settings,
     )
+
+
+def test_the_setting_reaches_a_model_server(
+    fresh_session: Session, stand_in: Callable[[Callable[[Received], Any]], StandIn]
+) -> None:
+    """Through the settings and the shared backend to an OpenAI-compatible stand-in."""
+    server, settings = _bakery_model_server(stand_in)
     clear_shared_backends()
     try:
         report = reading.add_text(fresh_session, EN_TEXT, Language.EN, now=NOW, settings=settings)
@@ -490,16 +499,7 @@ def test_a_text_pasted_in_the_app_uses_the_apps_model_settings(
     fresh_database_url: str, stand_in: Callable[[Callable[[Received], Any]], StandIn]
 ) -> None:
     """The web app passes its own settings to the service (not the process environment)."""
-    content = json.dumps(reply(("Who started the small bakery near the station?", "Anna Wilson")))
-    server = stand_in(lambda received: chat_reply(content))
-    settings = Settings(
-        database_url=fresh_database_url,
-        llm_backend="openai",
-        llm_base_url=server.url,
-        llm_json_mode="json_object",
-        llm_retries=0,
-        llm_reading_questions=True,
-    )
+    server, settings = _bakery_model_server(stand_in, database_url=fresh_database_url)
     clear_shared_backends()
     app = create_app(settings, clock=Clock())
     try:
