@@ -73,9 +73,9 @@ class FactorMemory:
     __slots__ = ("gram", "moment")
 
     def __init__(self, dim: int, gram: Sequence[float] = (), moment: Sequence[float] = ()):
-        self.gram = np.zeros((dim, dim)) if not len(gram) else np.asarray(gram, dtype=np.float64)
+        self.gram = np.asarray(gram, dtype=np.float64) if len(gram) else np.zeros(dim * dim)
         self.gram = self.gram.reshape(dim, dim)
-        self.moment = np.zeros(dim) if not len(moment) else np.asarray(moment, dtype=np.float64)
+        self.moment = np.asarray(moment, dtype=np.float64) if len(moment) else np.zeros(dim)
         if self.moment.shape != (dim,):
             raise ValueError(f"factor memory of dimension {len(self.moment)}, expected {dim}")
 
@@ -132,20 +132,3 @@ def factor_scores(
         gram[:active] += vectors[:, :, None] * vectors[:, None, :]
         moment[:active] += vectors * residual[rows][:, None]
     return scores
-
-
-def fit_offset_weight(offset: FloatArray, score: FloatArray, y: FloatArray) -> float:
-    """beta of P(y) = sigmoid(offset + beta * score), by Newton's method on the log-likelihood
-    (one parameter, concave)."""
-    beta = 0.0
-    for _ in range(25):
-        p = 1.0 / (1.0 + np.exp(-np.clip(offset + beta * score, -30.0, 30.0)))
-        gradient = float(score @ (y - p))
-        curvature = float((score * score) @ (p * (1.0 - p)))
-        if curvature <= 1e-12:
-            return 0.0
-        step = gradient / curvature
-        beta += step
-        if abs(step) < 1e-8:
-            break
-    return beta

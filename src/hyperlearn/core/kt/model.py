@@ -60,7 +60,6 @@ from hyperlearn.core.kt.factors import (
     FactorMemory,
     factor_scores,
     fit_item_factors,
-    fit_offset_weight,
 )
 from hyperlearn.core.kt.log import FloatArray, IntArray, InteractionLog
 
@@ -606,7 +605,7 @@ class HyperLearnKT:
             )
             held = [span for span, f in zip(spans, span_fold.tolist(), strict=True) if f == fold]
             scores += factor_scores(held, train.item, residual, factors, cfg.factor_l2)
-        weight = fit_offset_weight(logits, scores, y)
+        weight = _fit_offset_weight(logits, scores, y)
         if weight <= 0.0:
             # Beating the model on related items can only mean doing better on this one; a
             # weight that says otherwise out of fold is fitting noise (small or structureless
@@ -1175,3 +1174,20 @@ def _fit_logistic(
     )
     weights: FloatArray = scale * np.asarray(result.x, dtype=np.float64)
     return weights
+
+
+def _fit_offset_weight(offset: FloatArray, score: FloatArray, y: FloatArray) -> float:
+    """beta of P(y) = sigmoid(offset + beta * score), by Newton's method on the log-likelihood
+    (one parameter, concave)."""
+    beta = 0.0
+    for _ in range(25):
+        p = _sigmoid(offset + beta * score)
+        gradient = float(score @ (y - p))
+        curvature = float((score * score) @ (p * (1.0 - p)))
+        if curvature <= 1e-12:
+            return 0.0
+        step = gradient / curvature
+        beta += step
+        if abs(step) < 1e-8:
+            break
+    return beta
